@@ -1,0 +1,102 @@
+/*
+ * store.h - the artifact key layout and the metadata codec, shared by the
+ * mount (fs/) and the `artifact` command (cli/).
+ *
+ * Keys are exactly those of Semaphore's artifact CLI:
+ *     artifacts/jobs/<job-id>/<path>
+ *     artifacts/workflows/<workflow-id>/<path>
+ *     artifacts/projects/<project-id>/<path>
+ * with no leading slash (the remote adds any URL prefix).
+ *
+ * Object metadata (SPEC section 3), as s3fs writes it:
+ *     x-amz-meta-mode        decimal st_mode
+ *     x-amz-meta-uid, -gid   decimal
+ *     x-amz-meta-mtime       SECONDS[.NANOSECONDS]
+ *     x-amz-meta-sha256      64 lower-case hex digits of the content
+ *     x-amz-meta-expires-at  RFC 3339 UTC (2026-12-24T00:00:00Z)
+ *
+ * Everything here is pure: no I/O, no clock (callers pass `now`).
+ */
+#ifndef ARTIFACTFS_REMOTE_STORE_H
+#define ARTIFACTFS_REMOTE_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "remote.h"
+
+enum store_level {
+	STORE_JOB = 0,
+	STORE_WORKFLOW = 1,
+	STORE_PROJECT = 2,
+};
+#define STORE_LEVELS 3
+
+/* "job", "workflow", "project". */
+const char *store_level_name(enum store_level level);
+/* "jobs", "workflows", "projects" (the key segment). */
+const char *store_level_dir(enum store_level level);
+/* The SEMAPHORE_*_ID variable that names the level's default ID. */
+const char *store_level_env(enum store_level level);
+/* Parse "job"/"workflow"/"project"; -EINVAL otherwise. */
+int store_level_parse(const char *s, enum store_level *level);
+
+/* Strip what Semaphore's CLI strips from a destination: leading "/", "./"
+ * and "../" (repeatedly).  Returns a pointer into s (borrowed). */
+const char *store_path_trim(const char *s);
+
+/* *out = "artifacts/<levels>/<id>/" + path (path may be "" for the store's
+ * own prefix, which then ends in '/').  The id must be non-empty, without
+ * '/', and not "." or "..".  -EINVAL on a bad id, -ENAMETOOLONG when the key
+ * passes REMOTE_KEY_MAX.  Caller frees *out. */
+int store_key(enum store_level level, const char *id, const char *path,
+	      char **out);
+
+/* Whether a key remainder is a usable relative path: no empty segment (so no
+ * leading '/', no "//"), no "." or ".." segment, no NUL.  A trailing '/' is
+ * allowed when dir_ok (a directory marker).  1 if usable, 0 if not. */
+int store_path_is_safe(const char *rel, int dir_ok);
+
+/* Metadata decoded from an object.  has_* say which fields were present. */
+struct store_meta {
+	int has_mode, has_uid, has_gid, has_mtime, has_sha256, has_expires;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	char sha256[65];    /* hex, NUL-terminated */
+	int64_t expires_at; /* seconds since the epoch, UTC */
+};
+
+/* Read the fields above from m; a malformed value is ignored (has_* = 0),
+ * as s3fs does, so a foreign object never becomes unreadable. */
+void store_meta_decode(const struct remote_meta *m, struct store_meta *out);
+/* Set in m every field with has_* set, replacing what m holds; fields
+ * without has_* are removed from m.  -ENOMEM on failure. */
+int store_meta_encode(const struct store_meta *sm, struct remote_meta *m);
+
+/* Whether an object with this metadata has expired at time now. */
+int store_meta_expired(const struct store_meta *sm, int64_t now);
+
+/* RFC 3339 UTC: "2026-12-24T00:00:00Z".  buf has at least 32 bytes. */
+void store_time_format(int64_t t, char *buf, size_t len);
+/* Parse RFC 3339 (Z or +hh:mm offset, optional fraction) to seconds since
+ * the epoch.  -EINVAL on anything else. */
+int store_time_parse(const char *s, int64_t *t);
+
+/* Parse a duration (SPEC section 4): "never" gives *seconds =
+ * STORE_NEVER; Semaphore's "2w", "30d", "1m" (30 days), "1y"; GitLab's
+ * "3 mins 4 sec", "2h20min", "47 yrs 6 mos and 4d"; a bare number is
+ * seconds.  Case-insensitive.  Zero, overflow, garbage: -EINVAL. */
+#define STORE_NEVER INT64_MAX
+int store_duration_parse(const char *s, int64_t *seconds);
+
+/* Parse a size: "512M", "10G", "4k", "1048576", "1MiB".  -EINVAL on garbage
+ * or overflow. */
+int store_size_parse(const char *s, uint64_t *bytes);
+
+/* "1.2 MiB" style, for messages.  buf has at least 32 bytes. */
+void store_size_format(uint64_t bytes, char *buf, size_t len);
+
+#endif
