@@ -129,8 +129,10 @@ static int get_seg(const char *name, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;
 
-	if (len == 1 && name[0] == '%')
+	if (len == 1 && name[0] == '%') {
+		out[0] = '\0';
 		return 0;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned int v;
 
