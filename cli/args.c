@@ -1,0 +1,283 @@
+/*
+ * args.c - what every verb of `artifact` shares: the command line (flags may
+ * come before or after the positional arguments, as with Semaphore's tool),
+ * the store ID (flag, else SEMAPHORE_*_ID), opening the remote, store path
+ * cleaning and the transfer knobs from the environment.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const id_flag[STORE_LEVELS] = {
+	[STORE_JOB] = "--job-id",
+	[STORE_WORKFLOW] = "--workflow-id",
+	[STORE_PROJECT] = "--project-id",
+};
+
+const char *cli_level_word(enum store_level level)
+{
+	return store_level_name(level);
+}
+
+void cli_verb_help(const struct cli_verb *v)
+{
+	printf("Usage: artifact %s job|workflow|project %s [flags]\n\n%s\n\n"
+	       "Flags:\n",
+	       v->name, v->arg, v->summary);
+	if (v->opts & CLI_OPT_DEST)
+		printf("  -d, --destination PATH   %s\n",
+		       !strcmp(v->name, "push")
+			       ? "name in the store (default: the source's name)"
+			       : "local path (default: the artifact's name)");
+	if (v->opts & CLI_OPT_FORCE)
+		printf("  -f, --force              %s\n",
+		       !strcmp(v->name, "push")
+			       ? "overwrite what exists in the remote storage"
+			       : "overwrite local files");
+	if (v->opts & CLI_OPT_EXPIRE)
+		printf("  -e, --expire-in DUR      delete the artifact after DUR: never, 30d, 2w,\n"
+		       "                           1m (30 days), 1y, 12h, \"2 hrs 20 min\"...\n");
+	if (v->opts & CLI_OPT_JSON)
+		printf("      --json               print a JSON array of name, size, mtime, is_dir\n");
+	printf("  -j, --job-id ID          job store ID (default: $SEMAPHORE_JOB_ID)\n"
+	       "  -w, --workflow-id ID     workflow store ID (default: $SEMAPHORE_WORKFLOW_ID)\n"
+	       "  -p, --project-id ID      project store ID (default: $SEMAPHORE_PROJECT_ID)\n"
+	       "  -v, --verbose            log each request to stderr\n"
+	       "  -h, --help               show this help\n");
+}
+
+void cli_fail(const struct cli_args *a, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund, msg);
+}
+
+const char *cli_errmsg(const struct remote_error *err, int rc)
+{
+	if (err && err->msg[0])
+		return err->msg;
+	return strerror(rc < 0 ? -rc : rc);
+}
+
+/* One usage error line on stderr; returns -EINVAL. */
+static int usage(const struct cli_verb *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage(const struct cli_verb *v, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "artifact %s: %s; see 'artifact %s --help'\n", v->name,
+		msg, v->name);
+	return -EINVAL;
+}
+
+/*
+ * getopt_long over argv (argv[0] is the verb).  Every flag is known to
+ * every verb so a misplaced one gets a clear message rather than "unknown
+ * option".  Only the ID flag of the chosen level is accepted.
+ */
+int cli_parse(int argc, char **argv, const struct cli_verb *v,
+	      struct cli_args *a)
+{
+	static const struct option longopts[] = {
+		{ "destination", required_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "expire-in", required_argument, NULL, 'e' },
+		{ "job-id", required_argument, NULL, 'j' },
+		{ "workflow-id", required_argument, NULL, 'w' },
+		{ "project-id", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ids[STORE_LEVELS] = { NULL, NULL, NULL };
+	const char *env = NULL;
+	int c, k, npos;
+
+	memset(a, 0, sizeof(*a));
+	a->verb = v;
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		c = getopt_long(argc, argv, ":d:fe:j:w:p:vh", longopts, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'd':
+			if (!(v->opts & CLI_OPT_DEST))
+				return usage(v, "--destination does not apply");
+			a->dest = optarg;
+			break;
+		case 'f':
+			if (!(v->opts & CLI_OPT_FORCE))
+				return usage(v, "--force does not apply");
+			a->force = 1;
+			break;
+		case 'e':
+			if (!(v->opts & CLI_OPT_EXPIRE))
+				return usage(v, "--expire-in does not apply");
+			a->expire_in = optarg;
+			break;
+		case 'J':
+			if (!(v->opts & CLI_OPT_JSON))
+				return usage(v, "--json does not apply");
+			a->json = 1;
+			break;
+		case 'j':
+			ids[STORE_JOB] = optarg;
+			break;
+		case 'w':
+			ids[STORE_WORKFLOW] = optarg;
+			break;
+		case 'p':
+			ids[STORE_PROJECT] = optarg;
+			break;
+		case 'v':
+			a->verbose = 1;
+			break;
+		case 'h':
+			cli_verb_help(v);
+			return 1;
+		case ':':
+			return usage(v, "flag '%s' needs a value",
+				     argv[optind - 1]);
+		default:
+			return usage(v, "unknown flag '%s'", argv[optind - 1]);
+		}
+	}
+
+	npos = argc - optind;
+	if (npos < 1)
+		return usage(v, "missing the level (job, workflow or project)");
+	if (store_level_parse(argv[optind], &a->level))
+		return usage(v, "unknown level '%s' (job, workflow or project)",
+			     argv[optind]);
+	if (npos >= 2)
+		a->path = argv[optind + 1];
+	if (npos > 2)
+		return usage(v, "unexpected argument '%s'", argv[optind + 2]);
+	if (v->path_required && !a->path)
+		return usage(v, "missing %s", v->arg);
+
+	for (k = 0; k < STORE_LEVELS; k++) {
+		if (ids[k] && k != (int)a->level)
+			return usage(v, "%s does not apply to %s artifacts",
+				     id_flag[k], store_level_name(a->level));
+	}
+	a->id = ids[a->level];
+	if (!a->id || !a->id[0]) {
+		env = getenv(store_level_env(a->level));
+		a->id = env && env[0] ? env : NULL;
+	}
+	if (!a->id) {
+		cli_fail(a,
+			 "%s ID is not set. Please use the %s environment variable or the %s parameter to configure it",
+			 store_level_name(a->level), store_level_env(a->level),
+			 id_flag[a->level]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * remote_config_resolve() then remote_open(); no request is made (the
+ * first real request reports an unreachable server or bad credentials).
+ */
+int cli_open_remote(const struct cli_args *a, struct remote **out)
+{
+	struct remote_config cfg;
+	struct remote_error err;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&err, 0, sizeof(err));
+	*out = NULL;
+	cfg.debug = a->verbose;
+	rc = remote_config_resolve(&cfg, &err);
+	if (rc) {
+		cli_fail(a, "%s", cli_errmsg(&err, rc));
+		goto out;
+	}
+	rc = remote_open(&cfg, out, &err);
+	if (rc)
+		cli_fail(a, "%s", cli_errmsg(&err, rc));
+out:
+	remote_config_clear(&cfg);
+	return rc;
+}
+
+int cli_key(const struct cli_args *a, const char *rel, char **out)
+{
+	int rc = store_key(a->level, a->id, rel, out);
+
+	if (rc == -EINVAL)
+		cli_fail(a, "invalid %s ID '%s'", store_level_name(a->level),
+			 a->id);
+	else if (rc == -ENAMETOOLONG)
+		cli_fail(a, "the name '%s' is too long for the remote storage",
+			 rel);
+	else if (rc)
+		cli_fail(a, "%s", strerror(-rc));
+	return rc;
+}
+
+/* Copy in to a new string keeping only non-empty segments other than ".";
+ * ".." segments are kept so the caller's safety check sees and refuses
+ * them. */
+int cli_clean_path(const char *in, char **out)
+{
+	const char *s = store_path_trim(in);
+	const char *seg;
+	size_t len, n = 0;
+	char *buf;
+
+	*out = NULL;
+	buf = malloc(strlen(s) + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (*s) {
+		seg = s;
+		while (*s && *s != '/')
+			s++;
+		len = (size_t)(s - seg);
+		while (*s == '/')
+			s++;
+		if (len == 0 || (len == 1 && seg[0] == '.'))
+			continue;
+		if (n)
+			buf[n++] = '/';
+		memcpy(buf + n, seg, len);
+		n += len;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+void cli_xfer_opts(struct remote_xfer_opts *o, unsigned threads)
+{
+	const char *ps = getenv("ARTIFACT_PART_SIZE");
+	uint64_t v = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->threads = threads;
+	if (ps && ps[0] && !store_size_parse(ps, &v) && v) {
+		o->part_size = v;
+		o->single_limit = v;
+	}
+}

@@ -1,0 +1,109 @@
+/*
+ * cli.h - the pieces of the `artifact` command shared by its verbs.
+ *
+ * Each verb (push, pull, yank, list) lives in its own file and has one entry
+ * point, cli_VERB(argc, argv), called with argv[0] being the verb, and
+ * returning the process exit status (0, or 1 after printing one line to
+ * stderr).  Argument parsing, ID resolution, opening the remote and the
+ * progress bar are shared here.  Nothing here keeps global state: what a
+ * verb needs travels in struct cli_args.
+ */
+#ifndef ARTIFACTFS_CLI_H
+#define ARTIFACTFS_CLI_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "remote.h"
+#include "store.h"
+#include "xfer.h"
+
+/* Flags a verb accepts besides the ID flags, --verbose and --help. */
+#define CLI_OPT_DEST 0x1u
+#define CLI_OPT_FORCE 0x2u
+#define CLI_OPT_EXPIRE 0x4u
+#define CLI_OPT_JSON 0x8u
+
+/* Threads for many files at once, and per file for a single big one. */
+#define CLI_FILE_THREADS 8u
+#define CLI_PART_THREADS_SINGLE 8u
+#define CLI_PART_THREADS_MANY 2u
+
+/* What a verb describes about itself for parsing and help. */
+struct cli_verb {
+	const char *name;    /* "push" */
+	const char *gerund;  /* "pushing", for "Error pushing artifact: ..." */
+	const char *arg;     /* "SRC", "PATH", "[PATH]" */
+	const char *summary; /* one line */
+	unsigned opts;       /* CLI_OPT_* */
+	int path_required;   /* 1: the positional after LEVEL is required */
+};
+
+/* The parsed command line.  Strings are borrowed from argv/environ. */
+struct cli_args {
+	const struct cli_verb *verb;
+	enum store_level level;
+	const char *path;      /* SRC or PATH, NULL when absent */
+	const char *dest;      /* -d, NULL when absent */
+	const char *expire_in; /* -e, NULL when absent */
+	const char *id;        /* from the flag, else the environment */
+	int force;
+	int json;
+	int verbose;
+	mode_t umask;          /* the process umask, read before any thread */
+};
+
+/* Parse argv (argv[0] is the verb) into a.  Returns 0 to go on, 1 when
+ * --help was printed (exit 0), -EINVAL after printing a usage error. */
+int cli_parse(int argc, char **argv, const struct cli_verb *verb,
+	      struct cli_args *a);
+/* Print a verb's help to stdout. */
+void cli_verb_help(const struct cli_verb *verb);
+
+/* Print "Error VERBing artifact: MESSAGE" to stderr as one line. */
+void cli_fail(const struct cli_args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The message in err, or strerror(-rc) when err is empty.  Borrowed. */
+const char *cli_errmsg(const struct remote_error *err, int rc);
+
+/* Resolve the configuration and open the remote.  Prints the failure and
+ * returns -errno; on success *out is closed with remote_close(). */
+int cli_open_remote(const struct cli_args *a, struct remote **out);
+
+/* The key of rel in the store a names ("artifacts/jobs/ID/rel").  Prints
+ * the failure (bad ID, name too long).  Caller frees *out. */
+int cli_key(const struct cli_args *a, const char *rel, char **out);
+
+/* Clean a store path given by the user: strip leading "/", "./", "../"
+ * (store_path_trim), collapse "//" and "./" segments, drop trailing '/'.
+ * The result may be "" (the store's root).  Caller frees *out.  -ENOMEM. */
+int cli_clean_path(const char *in, char **out);
+
+/* Transfer options from the environment: ARTIFACT_PART_SIZE (part size
+ * and single-PUT limit, e.g. "5M").  threads as given. */
+void cli_xfer_opts(struct remote_xfer_opts *o, unsigned threads);
+
+/* "job" -> "current job" wording helpers. */
+const char *cli_level_word(enum store_level level);
+
+/* The progress bar on stderr: shown only when stderr is a terminal and the
+ * transfer has run for about two seconds.  cli_progress_start() returns
+ * NULL when no bar can be shown (callers pass NULL on unchanged);
+ * cli_progress_add() has the xfer progress signature and is thread-safe. */
+struct cli_progress;
+struct cli_progress *cli_progress_start(uint64_t total);
+void cli_progress_add(void *ctx, uint64_t bytes);
+void cli_progress_stop(struct cli_progress *p);
+
+/* Verbs. */
+int cli_push(int argc, char **argv, mode_t um);
+int cli_pull(int argc, char **argv, mode_t um);
+int cli_yank(int argc, char **argv, mode_t um);
+int cli_list(int argc, char **argv, mode_t um);
+
+extern const struct cli_verb cli_verb_push;
+extern const struct cli_verb cli_verb_pull;
+extern const struct cli_verb cli_verb_yank;
+extern const struct cli_verb cli_verb_list;
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * list.c - `artifact list LEVEL [PATH] [--json]`: one level of a store, as
+ * `ls` shows a directory: files with size and time, directories with a
+ * trailing '/'.  PATH naming a file lists that file.  Keys that cannot be
+ * a path (empty segment, ".", "..") are not shown, as in the mount.
+ * --json prints an array of {name, size, mtime, is_dir} (mtime RFC 3339,
+ * null for directories).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cli_verb cli_verb_list = {
+	.name = "list",
+	.gerund = "listing",
+	.arg = "[PATH]",
+	.summary = "Lists a store, or a directory in it, one level deep.",
+	.opts = CLI_OPT_JSON,
+	.path_required = 0,
+};
+
+struct entry {
+	char *name;
+	uint64_t size;
+	struct timespec mtime;
+	int is_dir;
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static void entries_free(struct entries *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i].name);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Append a copy of name[0..len).  -ENOMEM. */
+static int entries_add(struct entries *e, const char *name, size_t len,
+		       uint64_t size, const struct timespec *mtime, int is_dir)
+{
+	struct entry *nv;
+	size_t cap;
+
+	if (e->n == e->cap) {
+		cap = e->cap ? e->cap * 2 : 32;
+		nv = realloc(e->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		e->v = nv;
+		e->cap = cap;
+	}
+	e->v[e->n].name = strndup(name, len);
+	if (!e->v[e->n].name)
+		return -ENOMEM;
+	e->v[e->n].size = size;
+	e->v[e->n].mtime = *mtime;
+	e->v[e->n].is_dir = is_dir;
+	e->n++;
+	return 0;
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct entry *a = x, *b = y;
+
+	return strcmp(a->name, b->name);
+}
+
+/* Every page of the delimited listing of prefix into e.  Prints failures. */
+static int list_level(const struct cli_args *a, struct remote *r,
+		      const char *prefix, struct entries *e)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct remote_list_opts lo;
+	struct remote_list page;
+	struct remote_error err;
+	const char *rel;
+	char *token = NULL;
+	size_t plen = strlen(prefix), i, len;
+	int rc = 0;
+
+	memset(&page, 0, sizeof(page));
+	for (;;) {
+		memset(&lo, 0, sizeof(lo));
+		memset(&err, 0, sizeof(err));
+		lo.prefix = prefix;
+		lo.delimiter = "/";
+		lo.token = token;
+		rc = remote_list(r, &lo, &page, &err);
+		if (rc) {
+			cli_fail(a, "%s", cli_errmsg(&err, rc));
+			goto out;
+		}
+		for (i = 0; i < page.n_entries && !rc; i++) {
+			if (strncmp(page.entries[i].key, prefix, plen))
+				continue;
+			rel = page.entries[i].key + plen;
+			if (!rel[0] || !store_path_is_safe(rel, 0))
+				continue;
+			rc = entries_add(e, rel, strlen(rel), page.entries[i].size,
+					 &page.entries[i].mtime, 0);
+		}
+		for (i = 0; i < page.n_prefixes && !rc; i++) {
+			if (strncmp(page.prefixes[i], prefix, plen))
+				continue;
+			rel = page.prefixes[i] + plen;
+			len = strlen(rel);
+			if (len < 2 || !store_path_is_safe(rel, 1))
+				continue;
+			rc = entries_add(e, rel, len - 1, 0, &zero, 1);
+		}
+		if (rc) {
+			cli_fail(a, "out of memory");
+			goto out;
+		}
+		free(token);
+		token = page.next_token ? strdup(page.next_token) : NULL;
+		remote_list_clear(&page);
+		if (!token)
+			break;
+	}
+out:
+	remote_list_clear(&page);
+	free(token);
+	return rc;
+}
+
+static int print_json(const struct entries *e)
+{
+	json_t *arr = json_array(), *o = NULL;
+	char when[40];
+	char *s = NULL;
+	size_t i;
+	int rc = -ENOMEM;
+
+	if (!arr)
+		goto out;
+	for (i = 0; i < e->n; i++) {
+		if (e->v[i].is_dir)
+			o = json_pack("{s:s, s:I, s:n, s:b}", "name", e->v[i].name,
+				      "size", (json_int_t)0, "mtime", "is_dir", 1);
+		else {
+			store_time_format((int64_t)e->v[i].mtime.tv_sec, when,
+					  sizeof(when));
+			o = json_pack("{s:s, s:I, s:s, s:b}", "name", e->v[i].name,
+				      "size", (json_int_t)e->v[i].size, "mtime",
+				      when, "is_dir", 0);
+		}
+		if (!o) {
+			fprintf(stderr, "artifact: skipping '%s': not UTF-8\n",
+				e->v[i].name);
+			continue;
+		}
+		if (json_array_append_new(arr, o))
+			goto out;
+	}
+	s = json_dumps(arr, JSON_INDENT(2));
+	if (!s)
+		goto out;
+	printf("%s\n", s);
+	rc = 0;
+out:
+	free(s);
+	json_decref(arr);
+	return rc;
+}
+
+static void print_text(const struct entries *e)
+{
+	char size[32], when[40];
+	struct tm tm;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		if (e->v[i].is_dir) {
+			printf("%10s  %16s  %s/\n", "-", "", e->v[i].name);
+			continue;
+		}
+		store_size_format(e->v[i].size, size, sizeof(size));
+		t = e->v[i].mtime.tv_sec;
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+		else
+			snprintf(when, sizeof(when), "?");
+		printf("%10s  %16s  %s\n", size, when, e->v[i].name);
+	}
+}
+
+int cli_list(int argc, char **argv, mode_t um)
+{
+	struct cli_args a;
+	struct entries e = { NULL, 0, 0 };
+	struct remote *r = NULL;
+	struct remote_stat st;
+	struct remote_error err;
+	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
+	const char *base;
+	size_t len;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&err, 0, sizeof(err));
+	rc = cli_parse(argc, argv, &cli_verb_list, &a);
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	a.umask = um;
+
+	rc = cli_clean_path(a.path ? a.path : "", &src);
+	if (rc) {
+		cli_fail(&a, "out of memory");
+		goto out;
+	}
+	if (src[0] && !store_path_is_safe(src, 0)) {
+		cli_fail(&a, "'%s' does not name an artifact", a.path);
+		rc = -EINVAL;
+		goto out;
+	}
+	len = strlen(src) + 2;
+	dirrel = malloc(len);
+	if (!dirrel) {
+		rc = -ENOMEM;
+		cli_fail(&a, "out of memory");
+		goto out;
+	}
+	snprintf(dirrel, len, "%s%s", src, src[0] ? "/" : "");
+	rc = cli_key(&a, src, &key);
+	if (!rc)
+		rc = cli_key(&a, dirrel, &prefix);
+	if (rc)
+		goto out;
+	rc = cli_open_remote(&a, &r);
+	if (rc)
+		goto out;
+
+	rc = list_level(&a, r, prefix, &e);
+	if (rc)
+		goto out;
+	if (e.n == 0 && src[0]) {
+		rc = remote_head(r, key, &st, &err);
+		if (rc == -ENOENT) {
+			cli_fail(&a, "'%s' does not exist in the remote storage",
+				 key);
+			goto out;
+		}
+		if (rc) {
+			cli_fail(&a, "%s", cli_errmsg(&err, rc));
+			goto out;
+		}
+		base = strrchr(src, '/');
+		base = base ? base + 1 : src;
+		rc = entries_add(&e, base, strlen(base), st.size, &st.mtime, 0);
+		if (rc) {
+			cli_fail(&a, "out of memory");
+			goto out;
+		}
+	}
+	qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
+	if (a.json) {
+		rc = print_json(&e);
+		if (rc)
+			cli_fail(&a, "out of memory");
+	} else {
+		print_text(&e);
+	}
+out:
+	entries_free(&e);
+	remote_stat_clear(&st);
+	remote_close(r);
+	free(src);
+	free(key);
+	free(prefix);
+	free(dirrel);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * yank.c - `artifact yank LEVEL PATH` (alias `delete`): remove an artifact,
+ * recursively.  PATH names an object, a directory (everything under PATH/),
+ * or both; all of it goes.  Nothing at all under that name is an error, as
+ * with Semaphore's tool.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cli_verb cli_verb_yank = {
+	.name = "yank",
+	.gerund = "yanking",
+	.arg = "PATH",
+	.summary = "Deletes a file or a directory (recursively) from the store.  Alias: delete.",
+	.opts = 0,
+	.path_required = 1,
+};
+
+int cli_yank(int argc, char **argv, mode_t um)
+{
+	struct cli_args a;
+	struct remote *r = NULL;
+	struct remote_stat st;
+	struct remote_error err;
+	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
+	size_t deleted = 0, len;
+	int found = 0, rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&err, 0, sizeof(err));
+	rc = cli_parse(argc, argv, &cli_verb_yank, &a);
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	a.umask = um;
+
+	rc = cli_clean_path(a.path, &src);
+	if (rc) {
+		cli_fail(&a, "out of memory");
+		goto out;
+	}
+	if (!src[0] || !store_path_is_safe(src, 0)) {
+		cli_fail(&a, "'%s' does not name an artifact", a.path);
+		rc = -EINVAL;
+		goto out;
+	}
+	len = strlen(src) + 2;
+	dirrel = malloc(len);
+	if (!dirrel) {
+		rc = -ENOMEM;
+		cli_fail(&a, "out of memory");
+		goto out;
+	}
+	snprintf(dirrel, len, "%s/", src);
+	rc = cli_key(&a, src, &key);
+	if (!rc)
+		rc = cli_key(&a, dirrel, &prefix);
+	if (rc)
+		goto out;
+	rc = cli_open_remote(&a, &r);
+	if (rc)
+		goto out;
+
+	rc = remote_head(r, key, &st, &err);
+	if (rc == 0) {
+		found = 1;
+		rc = remote_delete(r, key, &err);
+	} else if (rc == -ENOENT) {
+		rc = 0;
+	}
+	if (!rc)
+		rc = remote_delete_prefix(r, prefix, &deleted, &err);
+	if (rc) {
+		cli_fail(&a, "%s", cli_errmsg(&err, rc));
+		goto out;
+	}
+	if (!found && deleted == 0) {
+		cli_fail(&a, "'%s' does not exist in the remote storage. Please check if the artifact you are trying to yank exists.",
+			 key);
+		rc = -ENOENT;
+		goto out;
+	}
+	printf("Successfully yanked '%s' from current %s artifacts.\n", key,
+	       cli_level_word(a.level));
+out:
+	remote_stat_clear(&st);
+	remote_close(r);
+	free(src);
+	free(key);
+	free(prefix);
+	free(dirrel);
+	return rc ? 1 : 0;
+}
