@@ -18,7 +18,7 @@
 # Packages to build artifactfs and run its unit/contract/cli/mount tests.
 AFS_BUILD_PKGS=(build-essential cmake pkg-config libcurl4-openssl-dev
 	libjansson-dev libcmocka-dev libexpat1-dev libssl-dev libfuse3-dev
-	fuse3 attr clang libclang-rt-14-dev python3 curl)
+	fuse3 attr clang libclang-rt-14-dev python3 curl procps)
 # Packages for the S3 servers the tests run against on loopback.
 AFS_SERVER_PKGS=(swift-proxy swift-account swift-container swift-object
 	memcached)
