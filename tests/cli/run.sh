@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh BACKEND ARTIFACT_BIN -- drive the built `artifact` command
+# against one backend (file, moto or swift) the way a CI job would.
+#
+#   file    a fresh temporary directory as ARTIFACT_REMOTE=file:///...
+#   moto    AFS_TEST_MOTO_ENDPOINT/_KEY/_SECRET/_BUCKET/_REGION
+#   swift   AFS_TEST_SWIFT_... (Swift + s3api, which checks signatures)
+#
+# The S3 servers come from scripts/test (scripts/lib/servers.sh); without
+# their variables this exits 77, which ctest reports as skipped.  Every S3
+# run works under its own random prefix of the bucket.  Each check prints
+# "ok - ..." or "not ok - ..."; the last line is "N passed, M failed" and the
+# exit status is non-zero when anything failed.
+set -u
+
+BACKEND=${1:?usage: run.sh file|moto|swift ARTIFACT_BIN}
+A=${2:?usage: run.sh file|moto|swift ARTIFACT_BIN}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+A=$(cd "$(dirname "$A")" && pwd)/$(basename "$A")
+
+PASS=0
+FAIL=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+ok() { echo "ok - $*"; PASS=$((PASS + 1)); }
+not_ok() { echo "not ok - $*"; FAIL=$((FAIL + 1)); }
+
+# run ARGS... -- run artifact; stdout in $OUT, stderr in $ERR, status in $RC.
+run() {
+	"$A" "$@" >"$WORK/out" 2>"$WORK/err"
+	RC=$?
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+
+# expect RC DESC ARGS... -- run and compare the exit status.
+expect() {
+	local want=$1 desc=$2
+	shift 2
+	run "$@"
+	if [[ $RC == "$want" ]]; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $RC, wanted $want; stderr: ${ERR:0:300})"
+	fi
+}
+
+# check DESC COMMAND... -- a plain assertion.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+has() { [[ $1 == *"$2"* ]]; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ---- the backend ---------------------------------------------------------
+
+unset AWS_ENDPOINT_URL_S3 AWS_PROFILE AWS_SESSION_TOKEN ARTIFACT_PART_SIZE
+export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials
+RUN_ID="$$-$RANDOM$RANDOM"
+case $BACKEND in
+file)
+	STORE=$WORK/store
+	mkdir -p "$STORE"
+	export ARTIFACT_REMOTE="file://$STORE"
+	unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	;;
+moto | swift)
+	V=AFS_TEST_${BACKEND^^}
+	for f in ENDPOINT KEY SECRET BUCKET; do
+		n=${V}_$f
+		if [[ -z ${!n:-} ]]; then
+			echo "SKIP: $n is not set (scripts/test starts the $BACKEND server)"
+			exit 77
+		fi
+	done
+	n=${V}_ENDPOINT; export AWS_ENDPOINT_URL=${!n}
+	n=${V}_KEY; export AWS_ACCESS_KEY_ID=${!n}
+	n=${V}_SECRET; export AWS_SECRET_ACCESS_KEY=${!n}
+	n=${V}_REGION; export AWS_REGION=${!n:-us-east-1}
+	n=${V}_BUCKET; BUCKET=${!n}
+	PREFIX="cli-test-$RUN_ID"
+	export ARTIFACT_REMOTE="s3://$BUCKET/$PREFIX"
+	;;
+*)
+	echo "unknown backend '$BACKEND' (file, moto or swift)" >&2
+	exit 2
+	;;
+esac
+
+export SEMAPHORE_JOB_ID="job-$RUN_ID"
+export SEMAPHORE_WORKFLOW_ID="wf-$RUN_ID"
+export SEMAPHORE_PROJECT_ID="proj-$RUN_ID"
+JOB=$SEMAPHORE_JOB_ID
+
+# plant KEY CONTENT -- store an object under a key the tool would never
+# write (relative to ARTIFACT_REMOTE's prefix).  1 when not possible.
+plant() {
+	case $BACKEND in
+	file) python3 "$HERE/plant_file.py" "$STORE" "$1" "$2" ;;
+	*)
+		command -v aws >/dev/null || return 1
+		printf '%s' "$2" >"$WORK/plant.body"
+		aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
+			s3api put-object --bucket "$BUCKET" --key "$PREFIX/$1" \
+			--body "$WORK/plant.body" >/dev/null 2>"$WORK/plant.err"
+		;;
+	esac
+}
+
+cd "$WORK" || exit 1
+mkdir -p src pulls
+echo "hello artifact" >src/a.txt
+chmod 0755 src/a.txt
+
+# ---- help and version ----------------------------------------------------
+
+expect 0 "--help exits 0" --help
+check "--help lists push, pull, yank, list" \
+	bash -c '[[ "$1" == *push* && "$1" == *pull* && "$1" == *yank* && "$1" == *list* ]]' _ "$OUT"
+check "--help does not mention unimplemented things" \
+	bash -c '[[ "$1" != *"not yet implemented"* ]]' _ "$OUT"
+expect 0 "--version exits 0" --version
+expect 0 "push --help exits 0" push --help
+check "push --help names --expire-in" has "$OUT" "--expire-in"
+expect 1 "an unknown command exits 1" frobnicate job
+expect 1 "an unknown flag exits 1" push job src/a.txt --bogus
+expect 1 "a foreign ID flag is refused" push job src/a.txt -w 12
+
+# ---- a single file -------------------------------------------------------
+
+expect 0 "push a file" push job src/a.txt
+check "push says it succeeded, Semaphore's wording" \
+	has "$OUT" "Successfully pushed artifact for current job."
+check "push reports the count and total" has "$OUT" "Pushed 1 file. Total of"
+check "push prints nothing on stderr when stderr is no terminal" test -z "$ERR"
+
+expect 1 "push over an existing artifact without -f is refused" push job src/a.txt
+check "refusal uses Semaphore's wording" has "$ERR" \
+	"'artifacts/jobs/$JOB/a.txt' already exists in the remote storage; delete it first, or use --force flag"
+check "refusal is one line" test "$(wc -l <"$WORK/err")" -eq 1
+
+echo "second version" >src/a.txt
+expect 0 "push -f overwrites" push job src/a.txt -f
+expect 0 "list shows the store" list job
+check "list names a.txt" has "$OUT" "a.txt"
+
+mkdir -p pulls/one && cd pulls/one || exit 1
+expect 0 "pull a file" pull job a.txt
+check "pull says it succeeded" has "$OUT" "Successfully pulled artifact for current job."
+check "pulled content is the pushed one" cmp -s a.txt "$WORK/src/a.txt"
+check "the exec bit survives the round trip" test -x a.txt
+check "no temporary file is left behind" test "$(ls -A | wc -l)" -eq 1
+
+echo "local edits" >a.txt
+expect 1 "pull over an existing local file without -f is refused" pull job a.txt
+check "refusal uses Semaphore's wording" has "$ERR" \
+	"'a.txt' already exists locally; delete it first, or use --force flag"
+check "the local file was not touched" grep -q "local edits" a.txt
+expect 0 "pull -f overwrites the local file" pull job a.txt -f
+check "pull -f wrote the remote content" cmp -s a.txt "$WORK/src/a.txt"
+expect 0 "pull -d names the local file" pull job a.txt -d renamed/copy.txt
+check "pull -d wrote renamed/copy.txt" cmp -s renamed/copy.txt "$WORK/src/a.txt"
+cd "$WORK" || exit 1
+
+# ---- integrity and modes ---------------------------------------------------
+
+head -c 3000000 /dev/urandom >src/random.bin
+chmod 0640 src/random.bin
+expect 0 "push a 3 MB random file" push job src/random.bin
+mkdir -p pulls/two
+expect 0 "pull it back" pull job random.bin -d pulls/two/random.bin
+check "sha256 survives the round trip" \
+	test "$(sha src/random.bin)" = "$(sha pulls/two/random.bin)"
+check "the mode survives (0640)" \
+	test "$(stat -c %a pulls/two/random.bin)" = "640"
+
+# ---- -d renames, and strips leading ../ -----------------------------------
+
+expect 0 "push -d ../../x strips the ../" push job src/a.txt -d ../../nested/renamed.txt
+expect 0 "list the renamed directory" list job nested
+check "the key is nested/renamed.txt" has "$OUT" "renamed.txt"
+expect 0 "pull the renamed file" pull job /nested/renamed.txt -d pulls/renamed.txt
+check "renamed content matches" cmp -s pulls/renamed.txt src/a.txt
+
+# ---- standard input -------------------------------------------------------
+
+run push job - -d piped/stdin.txt <<<"from standard input"
+check "push - -d stores standard input" test "$RC" -eq 0
+run push job - </dev/null
+check "push - without -d is refused" test "$RC" -eq 1
+expect 0 "pull the piped artifact" pull job piped/stdin.txt -d pulls/stdin.txt
+check "piped content round-trips" grep -qx "from standard input" pulls/stdin.txt
+
+# ---- a directory tree ------------------------------------------------------
+
+mkdir -p "tree/sub/deeper" "tree/with space" "tree/ünï"
+echo one >tree/one.txt
+echo two >"tree/sub/two plus+sign.txt"
+echo three >tree/sub/deeper/three.txt
+echo four >"tree/with space/four.txt"
+echo five >"tree/ünï/fünf €.txt"
+printf '#!/bin/sh\necho run\n' >tree/sub/run.sh
+chmod 0755 tree/sub/run.sh
+expect 0 "push a directory tree" push job tree -d trees/t1
+check "push reports six files" has "$OUT" "Pushed 6 files."
+expect 1 "push the tree again without -f is refused" push job tree -d trees/t1
+check "directory refusal names an existing object" has "$ERR" \
+	"already exists in the remote storage; delete it first, or use --force flag"
+expect 0 "push the tree again with -f" push job tree -d trees/t1 -f
+expect 0 "pull the tree" pull job trees/t1 -d pulls/t1
+check "the pulled tree equals the pushed one" diff -r tree pulls/t1
+check "the script stays executable" test -x pulls/t1/sub/run.sh
+check "pulls/t1 holds no temporary files" \
+	test -z "$(find pulls/t1 -name '.*artifact-*')"
+
+mkdir -p pulls/t2/sub
+echo mine >"pulls/t2/sub/two plus+sign.txt"
+expect 1 "pull of a tree with one local file present is refused" pull job trees/t1 -d pulls/t2
+check "the refusal names the local file" has "$ERR" \
+	"'pulls/t2/sub/two plus+sign.txt' already exists locally"
+check "nothing was downloaded before the refusal" \
+	test "$(find pulls/t2 -type f | wc -l)" -eq 1
+expect 0 "pull -f of the tree over local files" pull job trees/t1 -d pulls/t2 -f
+check "pull -f replaced the local file" diff -r tree pulls/t2
+
+expect 0 "list a directory as json" list job trees/t1 --json
+check "list --json parses and has the right shape" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+names = {e["name"]: e for e in d}
+assert names["one.txt"]["size"] == 4 and names["one.txt"]["is_dir"] is False
+assert names["sub"]["is_dir"] is True
+assert "ünï" in names and "with space" in names
+assert all(set(e) == {"name", "size", "mtime", "is_dir"} for e in d)
+' "$OUT"
+expect 0 "list a nested directory" list job trees/t1/sub
+check "list shows sub/ entries one level deep" \
+	bash -c '[[ "$1" == *"two plus+sign.txt"* && "$1" == *"deeper/"* && "$1" != *three.txt* ]]' _ "$OUT"
+
+# ---- levels and IDs --------------------------------------------------------
+
+expect 0 "push to the workflow store with -w" push workflow src/a.txt -w "other-$RUN_ID"
+expect 0 "list the workflow store with --workflow-id" list workflow --workflow-id "other-$RUN_ID"
+check "the workflow store holds a.txt" has "$OUT" "a.txt"
+expect 0 "push to the project store" push project src/a.txt
+check "project wording" has "$OUT" "Successfully pushed artifact for current project."
+run list workflow
+check "the default workflow store is separate" test "$RC" -eq 0 -a -z "$OUT"
+
+SEMAPHORE_JOB_ID= run push job src/a.txt
+check "a missing job ID fails" test "$RC" -eq 1
+check "the error names SEMAPHORE_JOB_ID and --job-id" \
+	bash -c '[[ "$1" == *SEMAPHORE_JOB_ID* && "$1" == *--job-id* ]]' _ "$ERR"
+expect 1 "push of a missing local path fails" push job src/nope.txt
+check "the error says it does not exist locally" has "$ERR" \
+	"path 'src/nope.txt' does not exist locally"
+expect 1 "pull of a missing artifact fails" pull job nope.txt -d pulls/nope.txt
+check "the error says so" has "$ERR" "does not exist"
+check "nothing was written for the missing artifact" test ! -e pulls/nope.txt
+
+# ---- expiry ----------------------------------------------------------------
+
+expect 1 "a malformed --expire-in is refused" push job src/a.txt -d exp/bad -e "3 fortnights"
+expect 1 "an unparsable --expire-in is refused" push job src/a.txt -d exp/bad -e soon
+expect 0 "push with --expire-in 2w" push job src/a.txt -d exp/later.txt -e 2w
+expect 0 "an unexpired artifact pulls" pull job exp/later.txt -d pulls/later.txt
+expect 0 "push with -e 1s" push job src/a.txt -d exp/soon.txt -e 1s
+sleep 2.2
+expect 1 "an expired artifact is gone for pull" pull job exp/soon.txt -d pulls/soon.txt
+
+# ---- keys that are no safe path --------------------------------------------
+
+if plant "artifacts/jobs/$JOB/evil/../../escape" "planted" &&
+	plant "artifacts/jobs/$JOB/evil//abs" "planted" &&
+	plant "artifacts/jobs/$JOB/evil/ok.txt" "fine"; then
+	mkdir -p pulls/sandbox/inner
+	run pull job evil -d pulls/sandbox/inner/evil
+	check "pull of a directory holding unsafe keys succeeds" test "$RC" -eq 0
+	check "the safe file arrived" grep -qx fine pulls/sandbox/inner/evil/ok.txt
+	check "nothing was written outside the destination" \
+		test -z "$(find "$WORK" -name escape -o -name abs)"
+	check "the unsafe keys were reported" has "$ERR" "not a safe local path"
+else
+	not_ok "could not plant unsafe keys: $(cat "$WORK/plant.err" 2>/dev/null)"
+fi
+
+# ---- multipart -------------------------------------------------------------
+
+head -c $((40 * 1024 * 1024)) /dev/urandom >src/big.bin
+ARTIFACT_PART_SIZE=5M run push job src/big.bin
+check "push a 40 MiB file in 5 MiB parts" test "$RC" -eq 0
+check "push reports its size" has "$OUT" "Total of 40"
+ARTIFACT_PART_SIZE=5M run pull job big.bin -d pulls/big.bin
+check "pull the 40 MiB file with ranged GETs" test "$RC" -eq 0
+check "the 40 MiB file round-trips (sha256)" \
+	test "$(sha src/big.bin)" = "$(sha pulls/big.bin 2>/dev/null)"
+rm -f src/big.bin pulls/big.bin
+
+# ---- yank ------------------------------------------------------------------
+
+expect 0 "yank a file" yank job a.txt
+check "yank uses Semaphore's wording" has "$OUT" \
+	"Successfully yanked 'artifacts/jobs/$JOB/a.txt' from current job artifacts."
+expect 1 "the yanked file is gone" pull job a.txt -d pulls/gone.txt
+expect 0 "yank a directory recursively (alias delete)" delete job trees
+run list job trees
+check "nothing is left under trees/" test "$RC" -eq 1
+expect 1 "yank of a missing artifact fails" yank job trees
+check "with Semaphore's hint" has "$ERR" \
+	"Please check if the artifact you are trying to yank exists"
+
+# ---- remote failures (S3 only) ---------------------------------------------
+
+if [[ $BACKEND != file ]]; then
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	T0=$(date +%s.%N)
+	AWS_ENDPOINT_URL=http://127.0.0.1:$PORT run list job
+	T1=$(date +%s.%N)
+	check "an unreachable endpoint fails with exit 1 ($ERR)" test "$RC" -eq 1
+	check "an unreachable endpoint fails within 15 s" \
+		python3 -c "import sys; sys.exit(0 if $T1 - $T0 < 15 else 1)"
+
+	ARTIFACT_REMOTE="s3://no-such-bucket-$RUN_ID/x" run list job
+	check "a missing bucket fails with exit 1" test "$RC" -eq 1
+	check "a missing bucket is named as such ($ERR)" \
+		bash -c 'shopt -s nocasematch; [[ "$1" == *bucket* ]]' _ "$ERR"
+
+	if [[ $BACKEND == swift ]]; then
+		AWS_SECRET_ACCESS_KEY=wrong-secret run push job src/a.txt -d denied.txt
+		check "a wrong secret fails with exit 1" test "$RC" -eq 1
+		check "a wrong secret says access denied ($ERR)" \
+			bash -c 'shopt -s nocasematch; [[ "$1" == *"access denied"* ]]' _ "$ERR"
+		check "the secret never appears in the message" \
+			bash -c '[[ "$1" != *wrong-secret* ]]' _ "$ERR"
+	fi
+fi
+
+echo "$PASS passed, $FAIL failed"
+[[ $FAIL -eq 0 ]]
