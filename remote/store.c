@@ -20,6 +20,10 @@
 
 /* The largest mode we accept from metadata: type bits plus permissions. */
 #define STORE_MODE_MAX 0177777u
+/* RFC 3339 years have four digits: 0000-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59Z. */
+#define STORE_TIME_MIN (-62167219200LL)
+#define STORE_TIME_MAX 253402300799LL
 
 /* ---- levels ------------------------------------------------------------ */
 
@@ -345,7 +349,7 @@ static int meta_put(struct remote_meta *m, const char *name, int has,
  * Write sm into m.  Values are checked first, so m is left untouched when
  * one is out of range (-EINVAL: mode past 0177777, negative mtime or
  * tv_nsec outside [0, 1e9), sha256 not 64 hex digits, expires_at
- * negative).  -ENOMEM can leave m partly updated; it stays a valid,
+ * negative or past 9999-12-31T23:59:59Z).  -ENOMEM can leave m partly updated; it stays a valid,
  * freeable remote_meta.
  */
 int store_meta_encode(const struct store_meta *sm, struct remote_meta *m)
@@ -385,7 +389,7 @@ int store_meta_encode(const struct store_meta *sm, struct remote_meta *m)
 			goto out;
 	}
 	if (sm->has_expires) {
-		if (sm->expires_at < 0) {
+		if (sm->expires_at < 0 || sm->expires_at > STORE_TIME_MAX) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -423,19 +427,28 @@ int store_meta_expired(const struct store_meta *sm, int64_t now)
 
 /* ---- RFC 3339 ---------------------------------------------------------- */
 
-/* "YYYY-MM-DDTHH:MM:SSZ"; buf becomes "" when t is out of gmtime's range
- * or len is too small (20 bytes are needed for four-digit years). */
+/* "YYYY-MM-DDTHH:MM:SSZ"; buf becomes "" when t is outside the years 0000
+ * to 9999 (so what we write, store_time_parse() reads back) or len is too
+ * small (21 bytes with the NUL). */
 void store_time_format(int64_t t, char *buf, size_t len)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
+	int n;
 
 	if (!buf || len == 0)
 		return;
 	buf[0] = '\0';
+	if (t < STORE_TIME_MIN || t > STORE_TIME_MAX)
+		return;
 	if ((int64_t)tt != t || !gmtime_r(&tt, &tm))
 		return;
-	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* Not strftime: glibc's %Y does not pad years below 1000 to four
+	 * digits. */
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec);
+	if (n < 0 || (size_t)n >= len)
 		buf[0] = '\0';
 }
 

@@ -159,7 +159,7 @@ static const char *const bad[] = {
 	"never 1d",
 	"1d never",
 	"never never",
-	"\xef\xbc\x91" "d", /* a full-width digit */
+	"\357\274\221d", /* a full-width digit one, then d */
 	/* separators in the wrong place */
 	",1d",
 	"1d,",

@@ -468,6 +468,8 @@ static void test_meta_encode_invalid(void **state)
 	sm.has_expires = 1;
 	sm.expires_at = -1;
 	assert_int_equal(store_meta_encode(&sm, &m), -EINVAL);
+	sm.expires_at = 253402300800LL; /* year 10000: not RFC 3339 */
+	assert_int_equal(store_meta_encode(&sm, &m), -EINVAL);
 	/* A rejected encode leaves m untouched. */
 	assert_int_equal(m.n, 0);
 	remote_meta_clear(&m);
@@ -591,20 +593,32 @@ static void test_time_format(void **state)
 	assert_string_equal(buf, "");
 	store_time_format(0, buf, 21);
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
-	/* Out of range for gmtime: "". */
+	/* RFC 3339's four-digit years, and nothing outside them. */
+	store_time_format(-62167219200LL, buf, sizeof(buf));
+	assert_string_equal(buf, "0000-01-01T00:00:00Z");
+	store_time_format(-59011459200LL, buf, sizeof(buf));
+	assert_string_equal(buf, "0100-01-01T00:00:00Z");
+	store_time_format(253402300799LL, buf, sizeof(buf));
+	assert_string_equal(buf, "9999-12-31T23:59:59Z");
+	store_time_format(253402300800LL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	store_time_format(-62167219201LL, buf, sizeof(buf));
+	assert_string_equal(buf, "");
 	store_time_format(INT64_MAX, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	store_time_format(INT64_MIN, buf, sizeof(buf));
 	assert_string_equal(buf, "");
 }
 
 /* Format then parse is the identity, and agrees with timegm(3), over a
- * spread of times from 1900 to 9999 (every step lands on other fields). */
+ * spread of times from year 0 to 9999 (every step lands on other fields). */
 static void test_time_round_trip(void **state)
 {
 	char buf[32];
 	int64_t t, back;
 
 	(void)state;
-	for (t = -2208988800LL; t < 253402300799LL; t += 7777777LL + 13) {
+	for (t = -62167219200LL; t < 253402300799LL; t += 7777777LL + 13) {
 		struct tm tm;
 		time_t tt = (time_t)t;
 
