@@ -46,10 +46,12 @@ int store_level_parse(const char *s, enum store_level *level);
  * and "../" (repeatedly).  Returns a pointer into s (borrowed). */
 const char *store_path_trim(const char *s);
 
-/* *out = "artifacts/<levels>/<id>/" + path (path may be "" for the store's
- * own prefix, which then ends in '/').  The id must be non-empty, without
- * '/', and not "." or "..".  -EINVAL on a bad id, -ENAMETOOLONG when the key
- * passes REMOTE_KEY_MAX.  Caller frees *out. */
+/* *out = "artifacts/<levels>/<id>/" + path (path may be "" or NULL for the
+ * store's own prefix, which then ends in '/').  The id must be non-empty,
+ * without '/' or control characters, and not "." or "..".  A non-empty path
+ * must pass store_path_is_safe(path, 1).  -EINVAL on a bad id or path,
+ * -ENAMETOOLONG when the key passes REMOTE_KEY_MAX, -ENOMEM.  Caller frees
+ * *out. */
 int store_key(enum store_level level, const char *id, const char *path,
 	      char **out);
 
@@ -79,7 +81,8 @@ int store_meta_encode(const struct store_meta *sm, struct remote_meta *m);
 /* Whether an object with this metadata has expired at time now. */
 int store_meta_expired(const struct store_meta *sm, int64_t now);
 
-/* RFC 3339 UTC: "2026-12-24T00:00:00Z".  buf has at least 32 bytes. */
+/* RFC 3339 UTC: "2026-12-24T00:00:00Z".  buf has at least 32 bytes.  ""
+ * for a time outside the years 0000-9999. */
 void store_time_format(int64_t t, char *buf, size_t len);
 /* Parse RFC 3339 (Z or +hh:mm offset, optional fraction) to seconds since
  * the epoch.  -EINVAL on anything else. */
@@ -88,15 +91,19 @@ int store_time_parse(const char *s, int64_t *t);
 /* Parse a duration (SPEC section 4): "never" gives *seconds =
  * STORE_NEVER; Semaphore's "2w", "30d", "1m" (30 days), "1y"; GitLab's
  * "3 mins 4 sec", "2h20min", "47 yrs 6 mos and 4d"; a bare number is
- * seconds.  Case-insensitive.  Zero, overflow, garbage: -EINVAL. */
+ * seconds.  Case-insensitive.  Zero, overflow, garbage: -EINVAL.  The full
+ * grammar and where it departs from GitLab is at the top of duration.c. */
 #define STORE_NEVER INT64_MAX
 int store_duration_parse(const char *s, int64_t *seconds);
 
-/* Parse a size: "512M", "10G", "4k", "1048576", "1MiB".  -EINVAL on garbage
- * or overflow. */
+/* Parse a size: "512M", "10G", "4k", "1048576", "1MiB".  K, M, G, T, P, E
+ * (either case) are powers of 1024, with an optional "B" or "iB" ("1MB" =
+ * "1MiB" = "1M"); "B" alone or no unit is bytes.  Whole numbers only.
+ * -EINVAL on garbage or overflow. */
 int store_size_parse(const char *s, uint64_t *bytes);
 
-/* "1.2 MiB" style, for messages.  buf has at least 32 bytes. */
+/* "1.2 MiB" style, for messages (go-humanize's IBytes: "512 B", "1.0 KiB",
+ * "1.2 MiB", "82 MiB").  buf has at least 32 bytes. */
 void store_size_format(uint64_t bytes, char *buf, size_t len);
 
 #endif
