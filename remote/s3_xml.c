@@ -484,7 +484,8 @@ out:
 /* ---- single-value documents ---------------------------------------------- */
 
 struct value_state {
-	const char *const *paths; /* NULL-terminated accepted paths */
+	const char *const *paths; /* NULL-terminated accepted paths, where
+				   * "*" + "/NAME" is NAME under any root */
 	char *value;              /* malloc'd text of the first match */
 };
 
@@ -493,8 +494,15 @@ static int value_end(struct xp *x, const char *path, const char *text,
 {
 	struct value_state *vs = x->user;
 
+	const char *slash = strchr(path, '/');
+
 	for (size_t i = 0; vs->paths[i]; i++) {
-		if (strcmp(path, vs->paths[i]) == 0 && !vs->value) {
+		const char *want = vs->paths[i];
+		int hit = strcmp(path, want) == 0;
+
+		if (!hit && want[0] == '*' && want[1] == '/' && slash)
+			hit = strcmp(slash + 1, want + 2) == 0;
+		if (hit && !vs->value) {
 			vs->value = dup_n(text, len);
 			return vs->value ? 0 : -ENOMEM;
 		}
@@ -524,12 +532,9 @@ static int parse_value(const char *body, size_t len,
 int s3_xml_parse_etag(const char *body, size_t len,
 		      char etag[REMOTE_ETAG_MAX], struct s3_xml_error *e)
 {
-	static const char *const paths[] = {
-		"CopyObjectResult/ETag",
-		"CopyPartResult/ETag",
-		"CompleteMultipartUploadResult/ETag",
-		NULL,
-	};
+	/* CopyObjectResult, CopyPartResult, CompleteMultipartUploadResult;
+	 * moto writes CompleteMultipartUploadResponse, so take any root. */
+	static const char *const paths[] = {"*/ETag", NULL};
 	char *v = NULL;
 	int rc = parse_value(body, len, paths, &v, e);
 

@@ -151,6 +151,14 @@ static void test_complete(void **state)
 		"<Bucket>b</Bucket><Key>k</Key>"
 		"<ETag>\"3858f62230ac3c915f300c664312c11f-9\"</ETag>"
 		"</CompleteMultipartUploadResult>";
+	/* moto 5.2 names the root differently. */
+	static const char moto[] =
+		"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		"<CompleteMultipartUploadResponse xmlns=\"http://s3.amazonaws.com/"
+		"doc/2006-03-01/\"><Location>http://afs-test.s3.amazonaws.com/mk"
+		"</Location><Bucket>afs-test</Bucket><Key>mk</Key>"
+		"<ETag>\"62109206880d38a4010a98e11243924a-1\"</ETag>"
+		"</CompleteMultipartUploadResponse>";
 	/* 200 OK with an Error body, after the server sent whitespace to keep
 	 * the connection alive. */
 	static const char err200[] =
@@ -164,6 +172,8 @@ static void test_complete(void **state)
 	(void)state;
 	assert_int_equal(s3_xml_parse_etag(S(ok), etag, &e), 0);
 	assert_string_equal(etag, "3858f62230ac3c915f300c664312c11f-9");
+	assert_int_equal(s3_xml_parse_etag(S(moto), etag, &e), 0);
+	assert_string_equal(etag, "62109206880d38a4010a98e11243924a-1");
 	assert_int_equal(s3_xml_parse_etag(S(err200), etag, &e), -EREMOTEIO);
 	assert_string_equal(e.code, "InternalError");
 }
