@@ -1,0 +1,178 @@
+/*
+ * fs.h - the FUSE driver's shared state: the mount context, the inode table
+ * and the write staging of open files.  Private to fs/.
+ *
+ * Model.  Every path the kernel knows has an inode holding its object key
+ * (files "artifacts/jobs/ID/a/b", directories with a trailing '/'), cached
+ * attributes and a lookup count.  The remote is the only truth: attributes
+ * are re-read with HEAD once older than metadata_ttl; nothing another
+ * machine needs lives only here.  Writes go to an unlinked staging file and
+ * reach the remote at flush/fsync (close() waits), with large sequential
+ * writes streamed as multipart parts while they are written.
+ *
+ * Locks, in the only order they may nest:
+ *   1. wfile->lock   one open file's staging state (may be held across
+ *                    network I/O: only that file's writers wait)
+ *   2. fs->lock      the inode table and every inode's fields
+ * Never do network I/O while holding fs->lock: copy what you need out,
+ * unlock, talk to the remote, lock again and re-check.
+ */
+#ifndef ARTIFACTFS_FS_H
+#define ARTIFACTFS_FS_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "digest.h"
+#include "remote.h"
+#include "store.h"
+#include "xfer.h"
+
+#define FS_ROOT_INO FUSE_ROOT_ID
+#define FS_FIRST_DYNAMIC_INO 16
+#define FS_HASH_BUCKETS 65536
+
+enum fs_kind {
+	FS_ROOT,  /* the mountpoint: job/ workflow/ project/ */
+	FS_LEVEL, /* one store: read-write, but not removable */
+	FS_DIR,
+	FS_FILE,
+	FS_SYMLINK,
+};
+
+struct wfile;
+
+struct inode {
+	fuse_ino_t ino;
+	enum fs_kind kind;
+	enum store_level level;
+	char *key;        /* object key; directories end in '/'; NULL for root */
+	uint64_t nlookup; /* kernel references (lookup minus forget) */
+	unsigned opens;   /* open handles */
+	struct stat attr;
+	char etag[REMOTE_ETAG_MAX]; /* version the attrs describe */
+	char open_etag[REMOTE_ETAG_MAX]; /* version at last open (keep_cache) */
+	double attr_until;  /* monotonic seconds: attrs trusted until then */
+	int64_t expires_at; /* from x-amz-meta-expires-at; 0: none */
+	char sha256[65];    /* from x-amz-meta-sha256; "" if unknown */
+	int has_marker;     /* directory: a "key/" marker object exists */
+	int unlinked;       /* removed while open: never upload again */
+	struct wfile *wf;   /* staging while open for writing; guarded by
+			       fs->lock, its contents by wf->lock */
+	struct inode *next_ino, *next_key; /* hash chains */
+};
+
+/* A file's staged content while it is open for writing. */
+struct wfile {
+	pthread_mutex_t lock; /* guards everything below */
+	int fd;               /* unlinked staging file from the cache */
+	unsigned refs;        /* open handles sharing it */
+	uint64_t size;        /* logical size */
+	int loaded;           /* staging holds the object's old bytes */
+	int dirty;            /* differs from the remote object */
+	int error;            /* sticky upload error (-errno) for close */
+	/* Streaming multipart: parts [1..parts_sent] are in flight or done.
+	 * Valid while stream_ok; any write before stream_off ends it. */
+	int stream_ok;
+	uint64_t stream_off;    /* bytes handed to part uploads so far */
+	char *upload_id;        /* multipart upload in progress, or NULL */
+	struct remote_part *parts;
+	int nparts, parts_cap;
+	int parts_pending;      /* part uploads not finished yet */
+	pthread_cond_t parts_done;
+	struct digest_sha256 *hash; /* running SHA-256 while sequential */
+	uint64_t hashed;            /* bytes fed to hash */
+};
+
+struct fs_opts {
+	char *remote_url, *endpoint, *region;
+	char *ids[STORE_LEVELS];
+	char *cache_dir;
+	uint64_t cache_size;
+	uint32_t block_size;
+	int64_t expire_in[STORE_LEVELS]; /* seconds, or STORE_NEVER */
+	double metadata_ttl;
+	int debug, foreground, read_only;
+};
+
+struct fs {
+	struct remote *remote;
+	struct cache *cache;
+	struct remote_pool *pool; /* part uploads, parallel HEADs */
+	struct fs_opts opts;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mount_time;
+	uint64_t part_size;
+
+	pthread_mutex_t lock; /* the inode table and inode fields */
+	struct inode *by_ino[FS_HASH_BUCKETS];
+	struct inode *by_key[FS_HASH_BUCKETS];
+	fuse_ino_t next_ino;
+	struct inode *root;
+	struct inode *levels[STORE_LEVELS];
+
+	/* The clock, so tests can pin it. */
+	int64_t (*now)(void);
+};
+
+/* ---- inode.c: the table.  All need fs->lock held. ---------------------- */
+
+/* Empty table holding only the root (inode 1, key ""). */
+int fs_inode_table_init(struct fs *fs);
+void fs_inode_table_free(struct fs *fs);
+struct inode *fs_inode_get(struct fs *fs, fuse_ino_t ino);
+struct inode *fs_inode_by_key(struct fs *fs, const char *key);
+/* Find the inode for key or make one (nlookup 0); NULL on ENOMEM. */
+struct inode *fs_inode_obtain(struct fs *fs, const char *key, enum fs_kind kind,
+			      enum store_level level);
+/* Give an inode a new key (rename), rehashing it. -ENOMEM. */
+int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key);
+/* Drop the inode from the key index (deleted); it lives on until forgotten. */
+void fs_inode_unhash_key(struct fs *fs, struct inode *in);
+/* Free the inode if the kernel and every handle are done with it. */
+void fs_inode_maybe_free(struct fs *fs, struct inode *in);
+
+/* ---- attrs.c: attributes from objects --------------------------------- */
+
+/* Fill in->attr and friends from a HEAD result. */
+void fs_attr_from_stat(struct fs *fs, struct inode *in,
+		       const struct remote_stat *st);
+/* Attributes of a directory without (or before reading) its marker. */
+void fs_attr_dir_default(struct fs *fs, struct inode *in);
+double fs_monotonic(void);
+
+/* ---- wfile.c: staging and upload -------------------------------------- */
+
+/* Start staging for in (called with fs->lock NOT held); truncate: start
+ * empty instead of loading the object.  Shares an existing wfile. */
+int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
+		     struct wfile **out);
+/* Drop one reference; the last one frees staging.  Returns sticky error. */
+void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf);
+ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
+		       const char *buf, size_t len, off_t off);
+ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
+		      char *buf, size_t len, off_t off);
+int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
+		      uint64_t size);
+/* Upload if dirty; returns 0 or the -errno close()/fsync() should give. */
+int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
+
+/* ---- meta helpers (ops.c) --------------------------------------------- */
+
+/* Build the metadata of in's attributes (mode/uid/gid/mtime/expiry and
+ * sha256 when given) into m.  Takes fs->lock itself. */
+int fs_meta_build(struct fs *fs, struct inode *in, const char *sha256,
+		  struct remote_meta *m);
+
+void fs_log(struct fs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * main.c - artifactfs MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]
+ *
+ * Parses options (SPEC section 1), proves the mount can work before
+ * mounting anything (remote reachable, credentials accepted, bucket present,
+ * cache directory usable: otherwise one line on stderr and exit 1, with no
+ * dead mountpoint left behind), then mounts and runs the multi-threaded
+ * FUSE loop.  Unknown -o options go to FUSE (allow_other, ro, ...).
+ * Secrets are never options: they come from the environment or the AWS
+ * credentials file, so they never show in `ps`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fuse_opt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+struct cli {
+	char *remote, *endpoint, *region;
+	char *ids[STORE_LEVELS];
+	char *cache_dir, *cache_size, *block_size, *metadata_ttl;
+	char *expire_in[STORE_LEVELS];
+	int help, version;
+};
+
+#define OPT(t, f) {t, offsetof(struct cli, f), 0}
+static const struct fuse_opt cli_spec[] = {
+	OPT("remote=%s", remote),
+	OPT("endpoint=%s", endpoint),
+	OPT("region=%s", region),
+	OPT("job=%s", ids[STORE_JOB]),
+	OPT("workflow=%s", ids[STORE_WORKFLOW]),
+	OPT("project=%s", ids[STORE_PROJECT]),
+	OPT("cache_dir=%s", cache_dir),
+	OPT("cache_size=%s", cache_size),
+	OPT("block_size=%s", block_size),
+	OPT("metadata_ttl=%s", metadata_ttl),
+	OPT("job_expire_in=%s", expire_in[STORE_JOB]),
+	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
+	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
+	{"-h", offsetof(struct cli, help), 1},
+	{"--help", offsetof(struct cli, help), 1},
+	{"-V", offsetof(struct cli, version), 1},
+	{"--version", offsetof(struct cli, version), 1},
+	FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+	       "\n"
+	       "Mounts CI artifact stores as MOUNTPOINT/{job,workflow,project}.\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	       "\n"
+	       "  -f                      stay in the foreground\n"
+	       "  -d                      debug logging (implies -f)\n"
+	       "  -o remote=URL           file:///DIR or s3://BUCKET[/PREFIX]\n"
+	       "                          (default $ARTIFACT_REMOTE, else\n"
+	       "                          file://$XDG_DATA_HOME/artifactfs)\n"
+	       "  -o endpoint=URL         S3 endpoint (default $AWS_ENDPOINT_URL_S3,\n"
+	       "                          $AWS_ENDPOINT_URL, else AWS)\n"
+	       "  -o region=NAME          signing region (default $AWS_REGION,\n"
+	       "                          $AWS_DEFAULT_REGION, else us-east-1)\n"
+	       "  -o job=ID,workflow=ID,project=ID\n"
+	       "                          stores to show (default\n"
+	       "                          $SEMAPHORE_{JOB,WORKFLOW,PROJECT}_ID)\n"
+	       "  -o cache_dir=DIR        block cache and write staging\n"
+	       "                          (default $XDG_CACHE_HOME/artifactfs)\n"
+	       "  -o cache_size=SIZE      disk budget of the cache (default 2G)\n"
+	       "  -o block_size=SIZE      cache block size (default 4M)\n"
+	       "  -o metadata_ttl=SECONDS trust attributes this long (default 1)\n"
+	       "  -o job_expire_in=DUR, workflow_expire_in=DUR,\n"
+	       "     project_expire_in=DUR  expiry of new files (default never)\n"
+	       "\n"
+	       "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
+	       "AWS_SESSION_TOKEN, else ~/.aws/credentials [AWS_PROFILE].\n"
+	       "Standard FUSE options (allow_other, ro, ...) pass through.\n",
+	       prog);
+}
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* One line on stderr, the way every mount-time failure is reported. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("artifactfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Turn parsed strings into fs->opts; 1 (reported) on a bad value. */
+static int apply_options(struct fs *fs, struct cli *c)
+{
+	struct fs_opts *o = &fs->opts;
+	const char *env;
+	uint64_t v;
+
+	o->remote_url = c->remote;
+	o->endpoint = c->endpoint;
+	o->region = c->region;
+	for (int l = 0; l < STORE_LEVELS; l++) {
+		o->ids[l] = c->ids[l];
+		env = getenv(store_level_env(l));
+		if (!o->ids[l] && env && *env)
+			o->ids[l] = strdup(env);
+		o->expire_in[l] = STORE_NEVER;
+		if (c->expire_in[l] &&
+		    store_duration_parse(c->expire_in[l], &o->expire_in[l]))
+			return fail("bad %s_expire_in '%s' (try 2w, 30d, never)",
+				    store_level_name(l), c->expire_in[l]);
+	}
+	o->cache_size = 2ull << 30;
+	if (c->cache_size) {
+		if (store_size_parse(c->cache_size, &v) || v < (16u << 20))
+			return fail("bad cache_size '%s' (at least 16M)",
+				    c->cache_size);
+		o->cache_size = v;
+	}
+	o->block_size = 4u << 20;
+	if (c->block_size) {
+		if (store_size_parse(c->block_size, &v) || v < (64u << 10) ||
+		    v > (64u << 20))
+			return fail("bad block_size '%s' (64K to 64M)",
+				    c->block_size);
+		o->block_size = (uint32_t)v;
+	}
+	o->metadata_ttl = 1.0;
+	if (c->metadata_ttl) {
+		char *end = NULL;
+		double t = strtod(c->metadata_ttl, &end);
+
+		if (!end || *end || t < 0 || t > 86400)
+			return fail("bad metadata_ttl '%s' (seconds, 0-86400)",
+				    c->metadata_ttl);
+		o->metadata_ttl = t;
+	}
+	o->cache_dir = c->cache_dir;
+	if (!o->cache_dir) {
+		const char *xdg = getenv("XDG_CACHE_HOME");
+		const char *home = getenv("HOME");
+		int n = -1;
+
+		if (xdg && *xdg)
+			n = asprintf(&o->cache_dir, "%s/artifactfs", xdg);
+		else if (home && *home)
+			n = asprintf(&o->cache_dir, "%s/.cache/artifactfs",
+				     home);
+		if (n < 0)
+			return fail("no cache_dir: set -o cache_dir=DIR or HOME");
+	}
+	return 0;
+}
+
+/* The fixed part of the tree: root and one directory per configured level. */
+static int make_skeleton(struct fs *fs)
+{
+	int rc = fs_inode_table_init(fs);
+
+	if (rc)
+		return rc;
+	fs_attr_dir_default(fs, fs->root);
+	fs->root->attr_until = 1e300;
+	for (int l = 0; l < STORE_LEVELS; l++) {
+		char *key = NULL;
+		struct inode *in;
+
+		if (!fs->opts.ids[l])
+			continue;
+		if (store_key(l, fs->opts.ids[l], "", &key)) {
+			fail("bad %s ID '%s'", store_level_name(l),
+			     fs->opts.ids[l]);
+			return -EINVAL;
+		}
+		in = fs_inode_obtain(fs, key, FS_LEVEL, l);
+		free(key);
+		if (!in)
+			return -ENOMEM;
+		in->nlookup = 1;
+		fs_attr_dir_default(fs, in);
+		in->attr.st_mode = S_IFDIR | 0755;
+		in->attr_until = 1e300;
+		fs->levels[l] = in;
+	}
+	return 0;
+}
+
+/* Prove cache_dir is usable before mounting (so failure is one line). */
+static int probe_cache(struct fs *fs)
+{
+	struct cache_opts co = {.dir = fs->opts.cache_dir,
+				.max_bytes = fs->opts.cache_size,
+				.block_size = fs->opts.block_size};
+	struct remote_error err = {{0}};
+	struct cache *c = NULL;
+	int fd;
+	int rc;
+
+	rc = cache_open(&co, fs->remote, &c, &err);
+	if (rc)
+		return fail("cache_dir %s is not usable: %s", co.dir,
+			    err.msg[0] ? err.msg : strerror(-rc));
+	fd = cache_stage_open(c);
+	if (fd < 0) {
+		cache_close(c);
+		return fail("cache_dir %s is not usable: %s", co.dir,
+			    strerror(-fd));
+	}
+	close(fd);
+	cache_close(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = {0};
+	struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = 16};
+	struct remote_config cfg = {0};
+	struct remote_error err = {{0}};
+	struct cache_opts co = {0};
+	struct fuse_session *se = NULL;
+	struct cli c = {0};
+	struct fs *fs = NULL;
+	int mounted = 0;
+	int ret = 1;
+	int rc;
+
+	if (fuse_opt_parse(&args, &c, cli_spec, NULL) < 0)
+		return fail("bad options (see --help)");
+	if (c.help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out;
+	}
+	if (c.version) {
+		printf("artifactfs %s (libfuse %s)\n", AFS_VERSION,
+		       fuse_pkgversion());
+		ret = 0;
+		goto out;
+	}
+	if (fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out;
+	if (!cmd.mountpoint) {
+		fail("no MOUNTPOINT given (see --help)");
+		goto out;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		goto out;
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->now = wall_now;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	fs->part_size = 8u << 20;
+	fs->opts.debug = cmd.debug;
+	fs->opts.foreground = cmd.foreground;
+	if (apply_options(fs, &c))
+		goto out;
+
+	remote_config_set(&cfg.url, fs->opts.remote_url);
+	remote_config_set(&cfg.endpoint, fs->opts.endpoint);
+	remote_config_set(&cfg.region, fs->opts.region);
+	cfg.debug = cmd.debug;
+	rc = remote_config_resolve(&cfg, &err);
+	if (rc == 0)
+		rc = remote_open(&cfg, &fs->remote, &err);
+	if (rc == 0)
+		rc = remote_check(fs->remote, &err);
+	if (rc) {
+		fail("%s", err.msg[0] ? err.msg : strerror(-rc));
+		goto out;
+	}
+	if (probe_cache(fs))
+		goto out;
+	if (make_skeleton(fs))
+		goto out;
+
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	if (!se) {
+		fail("cannot start a FUSE session");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, cmd.mountpoint) != 0) {
+		fail("cannot mount on %s", cmd.mountpoint);
+		goto out;
+	}
+	mounted = 1;
+	if (fuse_daemonize(cmd.foreground) != 0)
+		goto out;
+
+	/* Threads start only now: they would not survive daemonizing. */
+	co.dir = fs->opts.cache_dir;
+	co.max_bytes = fs->opts.cache_size;
+	co.block_size = fs->opts.block_size;
+	rc = cache_open(&co, fs->remote, &fs->cache, &err);
+	if (rc) {
+		fs_log(fs, "cache: %s", err.msg);
+		goto out;
+	}
+	fs->pool = remote_pool_new(16);
+	if (!fs->pool)
+		goto out;
+	fs_log(fs, "mounted %s on %s", remote_name(fs->remote),
+	       cmd.mountpoint);
+	if (cmd.singlethread)
+		ret = fuse_session_loop(se);
+	else
+		ret = fuse_session_loop_mt(se, &loop);
+	ret = ret ? 1 : 0;
+out:
+	if (se) {
+		if (mounted)
+			fuse_session_unmount(se);
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+	}
+	if (fs) {
+		remote_pool_free(fs->pool);
+		cache_close(fs->cache);
+		fs_inode_table_free(fs);
+		remote_close(fs->remote);
+		pthread_mutex_destroy(&fs->lock);
+		for (int l = 0; l < STORE_LEVELS; l++)
+			free(fs->opts.ids[l]);
+		free(fs->opts.cache_dir);
+		free(fs);
+	} else {
+		for (int l = 0; l < STORE_LEVELS; l++)
+			free(c.ids[l]);
+		free(c.cache_dir);
+	}
+	for (int l = 0; l < STORE_LEVELS; l++)
+		free(c.expire_in[l]);
+	free(c.remote);
+	free(c.endpoint);
+	free(c.region);
+	free(c.cache_size);
+	free(c.block_size);
+	free(c.metadata_ttl);
+	remote_config_clear(&cfg);
+	free(cmd.mountpoint);
+	fuse_opt_free_args(&args);
+	return ret;
+}

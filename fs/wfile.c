@@ -1,0 +1,534 @@
+/*
+ * wfile.c - write staging: a file open for writing keeps its content in an
+ * unlinked local file from the cache, and flush (close) or fsync store it.
+ *
+ * Reaching the remote.  flush uploads the staged bytes with their metadata
+ * (mode, owner, mtime, SHA-256, expiry) and returns only once the object is
+ * stored, so `cp` exiting 0 means the artifact is safe; a failure is the
+ * errno close() returns.  Files opened without O_TRUNC load the object's
+ * old bytes on the first write or truncate, not at open.
+ *
+ * Streaming.  A file written sequentially from empty is uploaded while it
+ * is written: each time a full part (fs->part_size) is staged, that part
+ * goes out on the pool as a multipart upload part, so close() waits only
+ * for the tail.  The SHA-256 is computed on the fly.  Any write behind the
+ * streamed offset, or a truncate, ends streaming; flush then aborts the
+ * multipart upload and stores the whole file the ordinary way.  Since a
+ * multipart upload fixes its metadata when it starts, a streamed object gets
+ * its final metadata (SHA-256, mtime) by a server-side copy onto itself.
+ *
+ * Locking: wf->lock guards the wfile and is held across this file's own
+ * network I/O (other files are not blocked); fs->lock is taken inside it,
+ * briefly, to read or update the inode.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+struct part_job {
+	struct fs *fs;
+	struct wfile *wf;
+	char *key;
+	char *upload_id;
+	int number;
+	uint64_t off, len;
+};
+
+static void stream_reset(struct wfile *wf)
+{
+	wf->stream_ok = 0;
+	digest_sha256_free(wf->hash);
+	wf->hash = NULL;
+	wf->hashed = 0;
+}
+
+/* Called with wf->lock held: wait for part uploads, then abort the stream's
+ * multipart upload if one is open. */
+static void stream_abort(struct fs *fs, struct wfile *wf, const char *key)
+{
+	while (wf->parts_pending > 0)
+		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	if (wf->upload_id) {
+		remote_mpu_abort(fs->remote, key, wf->upload_id, NULL);
+		free(wf->upload_id);
+		wf->upload_id = NULL;
+	}
+	wf->nparts = 0;
+	wf->stream_off = 0;
+	wf->stream_ok = 0;
+}
+
+static char *inode_key(struct fs *fs, struct inode *in)
+{
+	char *key;
+
+	pthread_mutex_lock(&fs->lock);
+	key = strdup(in->key);
+	pthread_mutex_unlock(&fs->lock);
+	return key;
+}
+
+/* Load the object's current bytes into staging (wf->lock held). */
+static int ensure_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	struct remote_stat st = {0};
+	struct remote_error err = {{0}};
+	char *key = NULL;
+	int rc = 0;
+
+	if (wf->loaded)
+		return 0;
+	key = inode_key(fs, in);
+	if (!key)
+		return -ENOMEM;
+	rc = remote_head(fs->remote, key, &st, &err);
+	if (rc == -ENOENT) {
+		rc = 0; /* gone meanwhile: start empty */
+		st.size = 0;
+	} else if (rc) {
+		fs_log(fs, "cannot load %s for writing: %s", key, err.msg);
+		goto out;
+	} else {
+		rc = remote_get_file(fs->remote, key, &st, wf->fd, NULL, &err);
+		if (rc) {
+			fs_log(fs, "cannot load %s for writing: %s", key,
+			       err.msg);
+			goto out;
+		}
+	}
+	if (ftruncate(wf->fd, (off_t)st.size) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	cache_stage_account(fs->cache, (int64_t)st.size);
+	wf->size = st.size;
+	wf->loaded = 1;
+	stream_reset(wf);
+out:
+	remote_stat_clear(&st);
+	free(key);
+	return rc;
+}
+
+int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
+		     struct wfile **out)
+{
+	struct wfile *wf = NULL;
+	int fd;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&fs->lock);
+	wf = in->wf;
+	if (wf)
+		wf->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	if (wf) {
+		if (truncate)
+			rc = fs_wfile_truncate(fs, in, wf, 0);
+		if (rc) {
+			fs_wfile_release(fs, in, wf);
+			return rc;
+		}
+		*out = wf;
+		return 0;
+	}
+
+	fd = cache_stage_open(fs->cache);
+	if (fd < 0)
+		return fd;
+	wf = calloc(1, sizeof(*wf));
+	if (!wf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&wf->lock, NULL);
+	pthread_cond_init(&wf->parts_done, NULL);
+	wf->fd = fd;
+	wf->refs = 1;
+	if (truncate) {
+		wf->loaded = 1;
+		wf->dirty = 1;
+		wf->stream_ok = 1;
+		wf->hash = digest_sha256_new();
+	}
+
+	pthread_mutex_lock(&fs->lock);
+	if (in->wf) {
+		/* Another open won the race: share its staging. */
+		struct wfile *other = in->wf;
+
+		other->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		digest_sha256_free(wf->hash);
+		close(wf->fd);
+		pthread_mutex_destroy(&wf->lock);
+		pthread_cond_destroy(&wf->parts_done);
+		free(wf);
+		wf = other;
+		if (truncate) {
+			rc = fs_wfile_truncate(fs, in, wf, 0);
+			if (rc) {
+				fs_wfile_release(fs, in, wf);
+				return rc;
+			}
+		}
+	} else {
+		in->wf = wf;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	*out = wf;
+	return 0;
+}
+
+void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	char *key = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	if (--wf->refs > 0) {
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	in->wf = NULL;
+	key = strdup(in->key);
+	pthread_mutex_unlock(&fs->lock);
+
+	pthread_mutex_lock(&wf->lock);
+	stream_abort(fs, wf, key ? key : "");
+	pthread_mutex_unlock(&wf->lock);
+	if (wf->loaded)
+		cache_stage_account(fs->cache, -(int64_t)wf->size);
+	close(wf->fd);
+	digest_sha256_free(wf->hash);
+	free(wf->parts);
+	pthread_mutex_destroy(&wf->lock);
+	pthread_cond_destroy(&wf->parts_done);
+	free(wf);
+	free(key);
+}
+
+/* Pool job: upload one streamed part from the staging file. */
+static void part_upload(void *arg)
+{
+	struct part_job *job = arg;
+	struct wfile *wf = job->wf;
+	struct remote_body body = {.fd = wf->fd, .off = job->off,
+				   .len = job->len};
+	struct remote_error err = {{0}};
+	char etag[REMOTE_ETAG_MAX] = "";
+	int rc;
+
+	rc = remote_mpu_put_part(job->fs->remote, job->key, job->upload_id,
+				 job->number, &body, etag, &err);
+	if (rc)
+		fs_log(job->fs, "part %d of %s failed: %s", job->number,
+		       job->key, err.msg);
+	pthread_mutex_lock(&wf->lock);
+	if (rc) {
+		wf->stream_ok = 0; /* flush falls back to a whole upload */
+	} else {
+		wf->parts[job->number - 1].number = job->number;
+		memcpy(wf->parts[job->number - 1].etag, etag, sizeof(etag));
+	}
+	wf->parts_pending--;
+	pthread_cond_broadcast(&wf->parts_done);
+	pthread_mutex_unlock(&wf->lock);
+	free(job->key);
+	free(job->upload_id);
+	free(job);
+}
+
+/* With wf->lock held: send every full part staged beyond stream_off. */
+static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	struct remote_meta meta = {0};
+	struct remote_put_opts put = {.meta = &meta};
+	struct remote_error err = {{0}};
+	char *key = NULL;
+	int rc;
+
+	if (!wf->stream_ok || wf->size - wf->stream_off < fs->part_size)
+		return;
+	key = inode_key(fs, in);
+	if (!key)
+		goto fail;
+	if (!wf->upload_id) {
+		rc = fs_meta_build(fs, in, NULL, &meta);
+		if (rc == 0)
+			rc = remote_mpu_create(fs->remote, key, &put,
+					       &wf->upload_id, &err);
+		if (rc) {
+			fs_log(fs, "cannot start upload of %s: %s", key,
+			       err.msg);
+			goto fail;
+		}
+	}
+	while (wf->size - wf->stream_off >= fs->part_size) {
+		struct part_job *job;
+
+		if (wf->nparts == REMOTE_PARTS_MAX - 1)
+			goto fail; /* the tail needs a part of its own */
+		if (wf->nparts == wf->parts_cap) {
+			int cap = wf->parts_cap ? 2 * wf->parts_cap : 64;
+			struct remote_part *p =
+				realloc(wf->parts, (size_t)cap * sizeof(*p));
+
+			if (!p)
+				goto fail;
+			wf->parts = p;
+			wf->parts_cap = cap;
+		}
+		job = calloc(1, sizeof(*job));
+		if (!job)
+			goto fail;
+		job->fs = fs;
+		job->wf = wf;
+		job->key = strdup(key);
+		job->upload_id = strdup(wf->upload_id);
+		job->number = ++wf->nparts;
+		job->off = wf->stream_off;
+		job->len = fs->part_size;
+		memset(&wf->parts[job->number - 1], 0, sizeof(wf->parts[0]));
+		if (!job->key || !job->upload_id ||
+		    remote_pool_submit(fs->pool, part_upload, job)) {
+			wf->nparts--;
+			free(job->key);
+			free(job->upload_id);
+			free(job);
+			goto fail;
+		}
+		wf->parts_pending++;
+		wf->stream_off += fs->part_size;
+	}
+	goto out;
+fail:
+	wf->stream_ok = 0;
+out:
+	remote_meta_clear(&meta);
+	free(key);
+}
+
+ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
+		       const char *buf, size_t len, off_t off)
+{
+	uint64_t end = (uint64_t)off + len;
+	ssize_t n;
+	int rc;
+
+	pthread_mutex_lock(&wf->lock);
+	rc = ensure_loaded(fs, in, wf);
+	if (rc) {
+		n = rc;
+		goto out;
+	}
+	if ((uint64_t)off != wf->size || (uint64_t)off != wf->hashed) {
+		/* Not an append to a file written from empty. */
+		wf->stream_ok = 0;
+		digest_sha256_free(wf->hash);
+		wf->hash = NULL;
+	}
+	n = pwrite(wf->fd, buf, len, off);
+	if (n < 0) {
+		n = -errno;
+		goto out;
+	}
+	end = (uint64_t)off + (uint64_t)n;
+	if (wf->hash) {
+		digest_sha256_update(wf->hash, buf, (size_t)n);
+		wf->hashed += (uint64_t)n;
+	}
+	if (end > wf->size) {
+		cache_stage_account(fs->cache, (int64_t)(end - wf->size));
+		wf->size = end;
+	}
+	wf->dirty = 1;
+	stream_parts(fs, in, wf);
+	pthread_mutex_lock(&fs->lock);
+	in->attr.st_size = (off_t)wf->size;
+	clock_gettime(CLOCK_REALTIME, &in->attr.st_mtim);
+	in->attr.st_ctim = in->attr.st_mtim;
+	pthread_mutex_unlock(&fs->lock);
+out:
+	pthread_mutex_unlock(&wf->lock);
+	return n;
+}
+
+ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
+		      char *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	(void)fs;
+	(void)in;
+	pthread_mutex_lock(&wf->lock);
+	if ((uint64_t)off >= wf->size)
+		n = 0;
+	else
+		n = pread(wf->fd, buf,
+			  len < wf->size - (uint64_t)off
+				  ? len
+				  : (size_t)(wf->size - (uint64_t)off),
+			  off);
+	if (n < 0)
+		n = -errno;
+	pthread_mutex_unlock(&wf->lock);
+	return n;
+}
+
+int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
+		      uint64_t size)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&wf->lock);
+	if (size == 0) {
+		/* Start over: the old bytes do not matter any more. */
+		if (wf->loaded)
+			cache_stage_account(fs->cache, -(int64_t)wf->size);
+		wf->loaded = 1;
+		stream_reset(wf);
+		wf->stream_ok = wf->upload_id == NULL && wf->nparts == 0;
+		wf->hash = digest_sha256_new();
+	} else {
+		rc = ensure_loaded(fs, in, wf);
+		if (rc)
+			goto out;
+		if (size != wf->size)
+			stream_reset(wf);
+		cache_stage_account(fs->cache,
+				    (int64_t)size - (int64_t)wf->size);
+	}
+	if (ftruncate(wf->fd, (off_t)size) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	wf->size = size;
+	wf->dirty = 1;
+	pthread_mutex_lock(&fs->lock);
+	in->attr.st_size = (off_t)size;
+	clock_gettime(CLOCK_REALTIME, &in->attr.st_mtim);
+	in->attr.st_ctim = in->attr.st_mtim;
+	pthread_mutex_unlock(&fs->lock);
+out:
+	pthread_mutex_unlock(&wf->lock);
+	return rc;
+}
+
+/* With wf->lock held: finish the streamed multipart upload with the tail,
+ * then set the final metadata by a copy onto itself.  On failure the
+ * caller falls back to a whole upload. */
+static int stream_finish(struct fs *fs, struct wfile *wf, const char *key,
+			 const struct remote_meta *meta, char *etag)
+{
+	struct remote_body body = {.fd = wf->fd};
+	struct remote_put_opts put = {.meta = meta};
+	struct remote_error err = {{0}};
+	int rc;
+
+	while (wf->parts_pending > 0)
+		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	if (!wf->stream_ok)
+		return -EAGAIN;
+	if (wf->size > wf->stream_off) {
+		body.off = wf->stream_off;
+		body.len = wf->size - wf->stream_off;
+		wf->nparts++;
+		rc = remote_mpu_put_part(fs->remote, key, wf->upload_id,
+					 wf->nparts, &body,
+					 wf->parts[wf->nparts - 1].etag, &err);
+		wf->parts[wf->nparts - 1].number = wf->nparts;
+		if (rc)
+			goto fail;
+	}
+	rc = remote_mpu_complete(fs->remote, key, wf->upload_id, wf->parts,
+				 (size_t)wf->nparts, etag, &err);
+	if (rc)
+		goto fail;
+	free(wf->upload_id);
+	wf->upload_id = NULL;
+	wf->nparts = 0;
+	rc = remote_copy_object(fs->remote, key, key, wf->size, &put, &err);
+	if (rc) {
+		fs_log(fs, "%s is stored but its metadata is not: %s", key,
+		       err.msg);
+		return rc;
+	}
+	etag[0] = '\0'; /* the copy may have a new ETag: HEAD later */
+	return 0;
+fail:
+	fs_log(fs, "streamed upload of %s failed, retrying whole: %s", key,
+	       err.msg);
+	return -EAGAIN;
+}
+
+int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	struct remote_meta meta = {0};
+	struct remote_put_opts put = {.meta = &meta};
+	struct remote_error err = {{0}};
+	char etag[REMOTE_ETAG_MAX] = "";
+	char sha[DIGEST_SHA256_HEX] = "";
+	char *key = NULL;
+	int unlinked;
+	int rc = 0;
+
+	pthread_mutex_lock(&wf->lock);
+	pthread_mutex_lock(&fs->lock);
+	unlinked = in->unlinked;
+	key = strdup(in->key);
+	pthread_mutex_unlock(&fs->lock);
+	if (!key) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!wf->dirty || unlinked)
+		goto out;
+
+	if (wf->hash && wf->hashed == wf->size) {
+		digest_sha256_final(wf->hash, sha);
+		wf->hash = NULL;
+	} else {
+		rc = digest_sha256_fd(wf->fd, wf->size, sha);
+		if (rc)
+			goto out;
+	}
+	rc = fs_meta_build(fs, in, sha, &meta);
+	if (rc)
+		goto out;
+
+	rc = -EAGAIN;
+	if (wf->upload_id)
+		rc = stream_finish(fs, wf, key, &meta, etag);
+	if (rc == -EAGAIN) {
+		stream_abort(fs, wf, key);
+		rc = remote_put_file(fs->remote, key, wf->fd, wf->size, &put,
+				     NULL, etag, &err);
+		if (rc)
+			fs_log(fs, "upload of %s failed: %s", key, err.msg);
+	}
+	if (rc)
+		goto out;
+	wf->dirty = 0;
+	wf->stream_ok = 0;
+	pthread_mutex_lock(&fs->lock);
+	snprintf(in->sha256, sizeof(in->sha256), "%s", sha);
+	snprintf(in->etag, sizeof(in->etag), "%s", etag);
+	snprintf(in->open_etag, sizeof(in->open_etag), "%s", etag);
+	in->attr.st_size = (off_t)wf->size;
+	/* A streamed object's ETag changed with its metadata copy: let the
+	 * next getattr ask the remote. */
+	in->attr_until = etag[0] ? fs_monotonic() + fs->opts.metadata_ttl : 0;
+	pthread_mutex_unlock(&fs->lock);
+out:
+	if (rc && !wf->error)
+		wf->error = rc;
+	pthread_mutex_unlock(&wf->lock);
+	remote_meta_clear(&meta);
+	free(key);
+	return rc;
+}
