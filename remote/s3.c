@@ -917,7 +917,7 @@ static int perform(struct s3 *s, struct req *q)
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 			     (t1.tv_nsec - t0.tv_nsec) / 1000000;
-			down = (curl_off_t)(q->dst ? q->dst_len : q->resp_len);
+			down = (curl_off_t)(q->dst_len + q->resp_len);
 			if (q->body && q->status)
 				up = (curl_off_t)q->body->len;
 			fprintf(stderr,
