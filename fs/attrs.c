@@ -72,7 +72,9 @@ void fs_attr_dir_default(struct fs *fs, struct inode *in)
 	in->attr.st_nlink = 2;
 	in->attr.st_uid = fs->uid;
 	in->attr.st_gid = fs->gid;
-	in->attr.st_blksize = (blksize_t)cache_block_size(fs->cache);
+	/* The skeleton is built before the cache is opened (after mounting). */
+	in->attr.st_blksize = (blksize_t)(fs->cache ? cache_block_size(fs->cache)
+						     : fs->opts.block_size);
 	in->attr.st_mtim = fs->mount_time;
 	in->attr.st_ctim = fs->mount_time;
 	in->attr.st_atim = fs->mount_time;
