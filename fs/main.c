@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -199,6 +200,28 @@ static int make_skeleton(struct fs *fs)
 	return 0;
 }
 
+/* mkdir -p path; the first failure's -errno. */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 /* Prove cache_dir is usable before mounting (so failure is one line). */
 static int probe_cache(struct fs *fs)
 {
@@ -210,6 +233,10 @@ static int probe_cache(struct fs *fs)
 	int fd;
 	int rc;
 
+	rc = mkdir_p(co.dir);
+	if (rc)
+		return fail("cache_dir %s is not usable: %s", co.dir,
+			    strerror(-rc));
 	rc = cache_open(&co, fs->remote, &c, &err);
 	if (rc)
 		return fail("cache_dir %s is not usable: %s", co.dir,

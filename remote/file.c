@@ -971,7 +971,8 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 	}
 	if (rc)
 		goto out;
-	qsort(all.v, all.n, sizeof(all.v[0]), item_cmp);
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(all.v[0]), item_cmp);
 
 	out->entries = calloc(all.n ? all.n : 1, sizeof(*out->entries));
 	out->prefixes = calloc(all.n ? all.n : 1, sizeof(*out->prefixes));
