@@ -102,7 +102,8 @@ struct fs_opts {
 struct fs {
 	struct remote *remote;
 	struct cache *cache;
-	struct remote_pool *pool; /* part uploads, parallel HEADs */
+	struct remote_pool *pool;      /* streamed part uploads */
+	struct remote_pool *meta_pool; /* HEADs of listings, copies of mv */
 	struct fs_opts opts;
 	uid_t uid;
 	gid_t gid;

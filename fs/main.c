@@ -342,8 +342,9 @@ int main(int argc, char **argv)
 		fs_log(fs, "cache: %s", err.msg);
 		goto out;
 	}
-	fs->pool = remote_pool_new(16);
-	if (!fs->pool)
+	fs->pool = remote_pool_new(8);
+	fs->meta_pool = remote_pool_new(16);
+	if (!fs->pool || !fs->meta_pool)
 		goto out;
 	fs_log(fs, "mounted %s on %s", remote_name(fs->remote),
 	       cmd.mountpoint);
@@ -361,6 +362,7 @@ out:
 	}
 	if (fs) {
 		remote_pool_free(fs->pool);
+		remote_pool_free(fs->meta_pool);
 		cache_close(fs->cache);
 		fs_inode_table_free(fs);
 		remote_close(fs->remote);

@@ -212,6 +212,59 @@ static void reply_err(fuse_req_t req, int rc)
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
 }
 
+/* A set of pool jobs one op waits for (not the whole pool, which also
+ * runs other files' part uploads). */
+struct batch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t pending; /* guarded by lock */
+};
+
+static void batch_init(struct batch *b)
+{
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	b->pending = 0;
+}
+
+/* Queue fn(arg) as part of b; -ENOMEM if the pool cannot take it. */
+static int batch_submit(struct fs *fs, struct batch *b, void (*fn)(void *),
+			void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&b->lock);
+	b->pending++;
+	pthread_mutex_unlock(&b->lock);
+	rc = remote_pool_submit(fs->meta_pool, fn, arg);
+	if (rc) {
+		pthread_mutex_lock(&b->lock);
+		b->pending--;
+		pthread_mutex_unlock(&b->lock);
+	}
+	return rc;
+}
+
+/* Called by each job when it is finished. */
+static void batch_done(struct batch *b)
+{
+	pthread_mutex_lock(&b->lock);
+	if (--b->pending == 0)
+		pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Wait for every job of b, then free its resources. */
+static void batch_finish(struct batch *b)
+{
+	pthread_mutex_lock(&b->lock);
+	while (b->pending > 0)
+		pthread_cond_wait(&b->cond, &b->lock);
+	pthread_mutex_unlock(&b->lock);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+}
+
 /* ---- lookup / forget / getattr ----------------------------------------- */
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -767,6 +820,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 struct move_job {
 	struct fs *fs;
+	struct batch *batch;
 	char *src, *dst;
 	uint64_t size;
 	int rc;
@@ -779,6 +833,7 @@ static void move_copy(void *arg)
 
 	j->rc = remote_copy_object(j->fs->remote, j->src, j->dst, j->size,
 				   NULL, &j->err);
+	batch_done(j->batch);
 }
 
 /* Copy every key under src_prefix to dst_prefix in parallel, then delete
@@ -790,6 +845,7 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct move_job *jobs = NULL;
+	struct batch batch;
 	size_t njobs = 0, cap = 0;
 	char *token = NULL;
 	size_t plen = strlen(src_prefix);
@@ -838,14 +894,14 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 		remote_list_clear(&l);
 	} while (token);
 
-	for (size_t i = 0; i < njobs; i++) {
-		rc = remote_pool_submit(fs->pool, move_copy, &jobs[i]);
-		if (rc) {
-			remote_pool_wait(fs->pool);
-			goto out;
-		}
+	batch_init(&batch);
+	for (size_t i = 0; i < njobs && rc == 0; i++) {
+		jobs[i].batch = &batch;
+		rc = batch_submit(fs, &batch, move_copy, &jobs[i]);
 	}
-	remote_pool_wait(fs->pool);
+	batch_finish(&batch);
+	if (rc)
+		goto out;
 	for (size_t i = 0; i < njobs; i++) {
 		if (jobs[i].rc) {
 			rc = jobs[i].rc;
@@ -1342,6 +1398,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 
 struct head_job {
 	struct fs *fs;
+	struct batch *batch;
 	struct dentry *de;
 	char *key;
 };
@@ -1366,6 +1423,7 @@ static void head_one(void *arg)
 	pthread_mutex_unlock(&j->fs->lock);
 	j->de->head_rc = rc;
 	remote_stat_clear(&st);
+	batch_done(j->batch);
 }
 
 /* Whether a listed name can be shown: one safe path segment. */
@@ -1383,6 +1441,7 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct head_job *jobs = NULL;
+	struct batch batch;
 	size_t njobs = 0;
 	char *prefix = NULL;
 	char *token = NULL;
@@ -1463,23 +1522,25 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 		rc = -ENOMEM;
 		goto out;
 	}
+	batch_init(&batch);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->v[i].head_rc != 1)
 			continue;
 		jobs[njobs].fs = fs;
+		jobs[njobs].batch = &batch;
 		jobs[njobs].de = &d->v[i];
 		pthread_mutex_lock(&fs->lock);
 		jobs[njobs].key = strdup(d->v[i].in->key);
 		pthread_mutex_unlock(&fs->lock);
 		if (!jobs[njobs].key ||
-		    remote_pool_submit(fs->pool, head_one, &jobs[njobs])) {
+		    batch_submit(fs, &batch, head_one, &jobs[njobs])) {
 			free(jobs[njobs].key);
 			d->v[i].head_rc = -ENOMEM;
 			continue;
 		}
 		njobs++;
 	}
-	remote_pool_wait(fs->pool);
+	batch_finish(&batch);
 out:
 	for (size_t i = 0; i < njobs; i++)
 		free(jobs[i].key);
