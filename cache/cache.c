@@ -58,38 +58,38 @@
 #include "cache.h"
 #include "digest.h"
 
-#define CHUNK (64u * 1024)
-#define MIN_BLOCK CHUNK
-#define MAX_BLOCK (64u * 1024 * 1024)
-#define MAX_CHUNKS (MAX_BLOCK / CHUNK)
-#define HDR_FIXED 32
-#define HDR_MAX (HDR_FIXED + 4 * MAX_CHUNKS + 4)
-#define MAGIC "AFSBLK01"
-#define OBJ_HEX 64
-#define NAME_MAX_LEN 128
-#define NSTREAMS 32
+#define CHUNK		  (64u * 1024)
+#define MIN_BLOCK	  CHUNK
+#define MAX_BLOCK	  (64u * 1024 * 1024)
+#define MAX_CHUNKS	  (MAX_BLOCK / CHUNK)
+#define HDR_FIXED	  32
+#define HDR_MAX		  (HDR_FIXED + 4 * MAX_CHUNKS + 4)
+#define MAGIC		  "AFSBLK01"
+#define OBJ_HEX		  64
+#define NAME_MAX_LEN	  128
+#define NSTREAMS	  32
 #define DEFAULT_MAX_BYTES (2ull * 1024 * 1024 * 1024)
-#define DEFAULT_BLOCK (4u * 1024 * 1024)
+#define DEFAULT_BLOCK	  (4u * 1024 * 1024)
 #define DEFAULT_READAHEAD 4
-#define DEFAULT_FETCHERS 4
-#define MAX_FETCHERS 64
+#define DEFAULT_FETCHERS  4
+#define MAX_FETCHERS	  64
 
 enum bstate { B_QUEUED, B_FETCHING, B_PRESENT, B_REMOVING, B_GONE };
 
 struct block {
-	struct block *hnext;       /* hash chain; lock */
+	struct block *hnext;	   /* hash chain; lock */
 	struct block *prev, *next; /* LRU, only while PRESENT; lock */
-	struct block *vnext;       /* victim list; owner while REMOVING */
-	char obj[OBJ_HEX + 1];     /* immutable */
-	uint64_t no;               /* immutable */
-	uint64_t disk;             /* file size while PRESENT; lock */
-	enum bstate state;         /* lock */
-	unsigned pins;             /* threads and jobs holding it; lock */
-	int err;                   /* GONE: the fetch's error; lock */
-	bool retry;                /* GONE: waiters should look again; lock */
-	bool hashed;               /* in c->tab; lock */
-	bool doomed;               /* invalidated: drop when unpinned; lock */
-	bool bg;                   /* being fetched by read-ahead; lock */
+	struct block *vnext;	   /* victim list; owner while REMOVING */
+	char obj[OBJ_HEX + 1];	   /* immutable */
+	uint64_t no;		   /* immutable */
+	uint64_t disk;		   /* file size while PRESENT; lock */
+	enum bstate state;	   /* lock */
+	unsigned pins;		   /* threads and jobs holding it; lock */
+	int err;		   /* GONE: the fetch's error; lock */
+	bool retry;		   /* GONE: waiters should look again; lock */
+	bool hashed;		   /* in c->tab; lock */
+	bool doomed;		   /* invalidated: drop when unpinned; lock */
+	bool bg;		   /* being fetched by read-ahead; lock */
 };
 
 /* A read-ahead fetch waiting in c->qhead.  Owns its strings and one pin. */
@@ -109,14 +109,14 @@ struct stream {
 };
 
 struct cache {
-	char *dir;          /* immutable */
+	char *dir;	    /* immutable */
 	struct remote *r;   /* borrowed; immutable */
 	uint64_t max_bytes; /* immutable */
-	uint32_t bs;        /* immutable */
-	unsigned ra;        /* immutable */
-	int lock_fd;        /* immutable */
-	int blocks_fd;      /* immutable */
-	int staging_fd;     /* immutable */
+	uint32_t bs;	    /* immutable */
+	unsigned ra;	    /* immutable */
+	int lock_fd;	    /* immutable */
+	int blocks_fd;	    /* immutable */
+	int staging_fd;	    /* immutable */
 
 	pthread_mutex_t lock;
 	pthread_cond_t done;
@@ -125,15 +125,15 @@ struct cache {
 
 	struct block **tab; /* lock */
 	size_t nbuckets;    /* power of two; lock */
-	size_t nblocks;     /* lock */
+	size_t nblocks;	    /* lock */
 	struct block lru;   /* sentinel: lru.next most recent; lock */
 
 	struct job *qhead, *qtail; /* lock */
-	size_t qlen, qmax;         /* lock; qmax immutable */
-	bool stop;                 /* lock */
+	size_t qlen, qmax;	   /* lock; qmax immutable */
+	bool stop;		   /* lock */
 
 	struct stream streams[NSTREAMS]; /* lock */
-	uint64_t tick;                   /* lock */
+	uint64_t tick;			 /* lock */
 
 	pthread_t *threads; /* immutable after open */
 	unsigned nthreads;  /* immutable after open */
@@ -273,8 +273,7 @@ static size_t bucket(const struct cache *c, const char *obj, uint64_t no)
 	return (size_t)h & (c->nbuckets - 1);
 }
 
-static struct block *lookup(const struct cache *c, const char *obj,
-			    uint64_t no)
+static struct block *lookup(const struct cache *c, const char *obj, uint64_t no)
 {
 	struct block *b = c->tab[bucket(c, obj, no)];
 
@@ -462,8 +461,10 @@ static int store_block(struct cache *c, const char *obj, uint64_t no,
 	put32(hdr + 24, CHUNK);
 	put32(hdr + 28, n);
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t clen = len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
-		put32(hdr + HDR_FIXED + 4 * i, crc(data + (size_t)i * CHUNK, clen));
+		uint32_t clen =
+			len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
+		put32(hdr + HDR_FIXED + 4 * i,
+		      crc(data + (size_t)i * CHUNK, clen));
 	}
 	put32(hdr + hlen - 4, crc(hdr, hlen - 4));
 
@@ -569,7 +570,8 @@ static int read_block_file(struct cache *c, const char *obj, uint64_t no,
 		goto out;
 	for (uint32_t i = c0; i <= c1; i++) {
 		uint32_t off = i * CHUNK - from;
-		uint32_t clen = len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
+		uint32_t clen =
+			len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
 		if (crc(dst + off, clen) != get32(hdr + HDR_FIXED + 4 * i)) {
 			rc = -EBADMSG;
 			goto out;
@@ -625,8 +627,8 @@ out:
 
 /* With c->lock held: record the end of b's fetch (rc, disk as from
  * fetch_block), wake waiters, and evict to make room. */
-static void fetch_done(struct cache *c, struct block *b, int rc,
-		       uint64_t disk, struct block **victims)
+static void fetch_done(struct cache *c, struct block *b, int rc, uint64_t disk,
+		       struct block **victims)
 {
 	if (rc == 0 && disk) {
 		b->state = B_PRESENT;
@@ -805,7 +807,8 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 			break;
 		}
 		if (blk->state == B_QUEUED) {
-			/* Take the read-ahead job over: its thread will skip it. */
+			/* Take the read-ahead job over: its thread will skip
+			 * it. */
 			blk->state = B_FETCHING;
 			blk->bg = false;
 			blk->pins++;
@@ -841,7 +844,8 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 			goto out_locked;
 		}
 		if (blk->state == B_PRESENT) {
-			/* Damaged or gone: remove it ourselves, then refetch. */
+			/* Damaged or gone: remove it ourselves, then refetch.
+			 */
 			char name[NAME_MAX_LEN];
 
 			if (rc == -EBADMSG)
@@ -903,7 +907,8 @@ ssize_t cache_read(struct cache *c, const char *key, const char *etag,
 		uint64_t b = end - start < c->bs ? end - start : c->bs;
 
 		rc = read_one(c, obj, key, etag, size, no, (uint32_t)a,
-			      (uint32_t)b, (unsigned char *)buf + (start + a - off));
+			      (uint32_t)b,
+			      (unsigned char *)buf + (start + a - off));
 		if (rc)
 			return rc;
 	}
@@ -1066,7 +1071,8 @@ static int scan_dir(struct cache *c, const char *hh, struct found **list,
 			continue;
 		if (*n == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 256;
-			struct found *nl = realloc(*list, ncap * sizeof(**list));
+			struct found *nl =
+				realloc(*list, ncap * sizeof(**list));
 			if (!nl) {
 				rc = -ENOMEM;
 				goto out;
@@ -1225,8 +1231,9 @@ int cache_open(const struct cache_opts *opts, struct remote *r,
 
 	rc = open_dir(c->dir, NULL, &dir_fd);
 	if (rc) {
-		remote_error_set(err, rc, "cannot create cache directory %s: %s",
-				 c->dir, strerror(-rc));
+		remote_error_set(err, rc,
+				 "cannot create cache directory %s: %s", c->dir,
+				 strerror(-rc));
 		goto out;
 	}
 	c->lock_fd = openat(dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1264,7 +1271,8 @@ int cache_open(const struct cache_opts *opts, struct remote *r,
 	reap(c, victims);
 
 	{
-		unsigned nf = opts->fetchers ? opts->fetchers : DEFAULT_FETCHERS;
+		unsigned nf =
+			opts->fetchers ? opts->fetchers : DEFAULT_FETCHERS;
 
 		if (nf > MAX_FETCHERS)
 			nf = MAX_FETCHERS;
@@ -1274,7 +1282,8 @@ int cache_open(const struct cache_opts *opts, struct remote *r,
 			goto out;
 		}
 		for (unsigned i = 0; i < nf; i++) {
-			int e = pthread_create(&c->threads[i], NULL, fetcher, c);
+			int e = pthread_create(&c->threads[i], NULL, fetcher,
+					       c);
 			if (e) {
 				rc = remote_error_set(err, -e,
 						      "cannot start cache "

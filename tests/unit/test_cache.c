@@ -33,14 +33,14 @@
 struct counting {
 	struct remote base; /* first: we are a backend */
 	struct remote *inner;
-	unsigned gets;     /* atomic */
+	unsigned gets;	   /* atomic */
 	unsigned delay_us; /* before each GET */
 	char prefix[1];
 	char name[16];
 };
 
-static int cnt_get(struct remote *r, const char *key, uint64_t off,
-		   size_t len, void *buf, size_t *got, const char *if_etag,
+static int cnt_get(struct remote *r, const char *key, uint64_t off, size_t len,
+		   void *buf, size_t *got, const char *if_etag,
 		   struct remote_error *err)
 {
 	struct counting *k = (struct counting *)r;
@@ -64,7 +64,7 @@ struct fixture {
 	struct cache *c;
 };
 
-static unsigned gets(struct fixture *f)
+static unsigned get_count(struct fixture *f)
 {
 	return __atomic_load_n(&f->cnt.gets, __ATOMIC_SEQ_CST);
 }
@@ -205,7 +205,7 @@ static void test_whole_object(void **state)
 			 (ssize_t)n);
 	assert_memory_equal(got, want, n);
 	assert_int_equal(stats(f).misses, 6);
-	assert_int_equal(gets(f), 6);
+	assert_int_equal(get_count(f), 6);
 	assert_true(stats(f).block_bytes >= n);
 	free(want);
 	free(got);
@@ -248,7 +248,8 @@ static void test_past_eof(void **state)
 	open_cache(f, 0, 0);
 	assert_int_equal(cache_read(f->c, "eof", etag, n, n, 100, got), 0);
 	assert_int_equal(cache_read(f->c, "eof", etag, n, n + 5000, 1, got), 0);
-	assert_int_equal(cache_read(f->c, "eof", etag, n, n - 30, 100, got), 30);
+	assert_int_equal(cache_read(f->c, "eof", etag, n, n - 30, 100, got),
+			 30);
 	assert_memory_equal(got, want + n - 30, 30);
 	assert_int_equal(cache_read(f->c, "eof", etag, n, 0, 0, got), 0);
 	free(want);
@@ -264,7 +265,8 @@ static void test_second_read_hits(void **state)
 	struct cache_stats s1, s2;
 
 	open_cache(f, 0, 0);
-	assert_int_equal(cache_read(f->c, "hit", etag, n, 100, 4096, got), 4096);
+	assert_int_equal(cache_read(f->c, "hit", etag, n, 100, 4096, got),
+			 4096);
 	s1 = stats(f);
 	assert_int_equal(s1.misses, 1);
 	assert_int_equal(s1.hits, 0);
@@ -274,7 +276,7 @@ static void test_second_read_hits(void **state)
 	s2 = stats(f);
 	assert_int_equal(s2.misses, 1);
 	assert_int_equal(s2.hits, 1);
-	assert_int_equal(gets(f), 1);
+	assert_int_equal(get_count(f), 1);
 	free(want);
 }
 
@@ -311,7 +313,7 @@ static void test_persistence(void **state)
 	assert_memory_equal(got, want, n);
 	assert_int_equal(stats(f).misses, 0);
 	assert_int_equal(stats(f).hits, 5);
-	assert_int_equal(gets(f), 0);
+	assert_int_equal(get_count(f), 0);
 	free(want);
 	free(got);
 }
@@ -378,7 +380,8 @@ static void test_stale_etag(void **state)
 			 -ESTALE);
 	assert_int_equal(cache_read(f->c, "ver", etag2, n, 0, 1000, got), 1000);
 	assert_memory_equal(got, v2, 1000);
-	assert_int_equal(cache_read(f->c, "ver", etag2, n, BS, 1000, got), 1000);
+	assert_int_equal(cache_read(f->c, "ver", etag2, n, BS, 1000, got),
+			 1000);
 	assert_memory_equal(got, v2 + BS, 1000);
 	free(v1);
 	free(v2);
@@ -401,8 +404,8 @@ static void test_eviction(void **state)
 	 * back and the budget holds after each read. */
 	for (int i = 0; i < 10; i++) {
 		uint64_t off = (uint64_t)order[i] * BS + 10;
-		assert_int_equal(cache_read(f->c, "big", etag, n, off, 1000, got),
-				 1000);
+		assert_int_equal(
+			cache_read(f->c, "big", etag, n, off, 1000, got), 1000);
 		assert_memory_equal(got, want + off, 1000);
 		assert_true(stats(f).block_bytes <= max);
 	}
@@ -455,8 +458,8 @@ static void test_concurrent_single_flight(void **state)
 		rd[i].etag = etag;
 		rd[i].n = n;
 		rd[i].bar = &bar;
-		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &rd[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
@@ -466,7 +469,7 @@ static void test_concurrent_single_flight(void **state)
 	pthread_barrier_destroy(&bar);
 	assert_int_equal(stats(f).misses, 1);
 	assert_int_equal(stats(f).hits, 7);
-	assert_int_equal(gets(f), 1);
+	assert_int_equal(get_count(f), 1);
 	free(want);
 }
 
@@ -532,9 +535,9 @@ static void test_readahead(void **state)
 	s = stats(f);
 	assert_int_equal(s.misses, 2);
 	for (uint64_t no = 2; no <= 5; no++) {
-		assert_int_equal(cache_read(f->c, "seq", etag, n, no * BS, 4096,
-					    got),
-				 4096);
+		assert_int_equal(
+			cache_read(f->c, "seq", etag, n, no * BS, 4096, got),
+			4096);
 		assert_memory_equal(got, want + no * BS, 4096);
 	}
 	s = stats(f);
@@ -543,9 +546,9 @@ static void test_readahead(void **state)
 	/* Reading on drains the object without foreground misses ahead. */
 	wait_readahead(f, 8);
 	for (uint64_t no = 6; no < 10; no++) {
-		assert_int_equal(cache_read(f->c, "seq", etag, n, no * BS, 4096,
-					    got),
-				 4096);
+		assert_int_equal(
+			cache_read(f->c, "seq", etag, n, no * BS, 4096, got),
+			4096);
 		assert_memory_equal(got, want + no * BS, 4096);
 	}
 	assert_int_equal(stats(f).misses + stats(f).readahead, 10);
@@ -592,18 +595,25 @@ static void test_invalidate_and_busy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_whole_object, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_offsets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_past_eof, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_read_hits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_etag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_single_flight, setup,
+		cmocka_unit_test_setup_teardown(test_whole_object, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_random_offsets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_past_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_read_hits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_persistence, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_block, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_etag, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_single_flight,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readahead, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_and_busy, setup,
 						teardown),
 	};
