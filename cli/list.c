@@ -266,7 +266,8 @@ int cli_list(int argc, char **argv, mode_t um)
 			goto out;
 		}
 	}
-	qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
+	if (e.n > 1)
+		qsort(e.v, e.n, sizeof(*e.v), cmp_entry);
 	if (a.json) {
 		rc = print_json(&e);
 		if (rc)

@@ -538,7 +538,8 @@ int cli_push(int argc, char **argv, mode_t um)
 			goto out;
 		}
 	}
-	qsort(items.v, items.n, sizeof(*items.v), cmp_item);
+	if (items.n > 1)
+		qsort(items.v, items.n, sizeof(*items.v), cmp_item);
 
 	for (i = 0; i < items.n; i++) {
 		items.v[i].ctx = &ctx;

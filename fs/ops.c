@@ -558,8 +558,12 @@ static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 	in->etag[0] = in->sha256[0] = '\0';
 	in->unlinked = 0;
 	in->expires_at = 0;
-	if (fs->opts.expire_in[in->level] != STORE_NEVER)
-		in->expires_at = now.tv_sec + fs->opts.expire_in[in->level];
+	/* An expiry past the end of time is no expiry. */
+	if (fs->opts.expire_in[in->level] != STORE_NEVER &&
+	    __builtin_add_overflow((int64_t)now.tv_sec,
+				   fs->opts.expire_in[in->level],
+				   &in->expires_at))
+		in->expires_at = 0;
 	in->attr_until = fs_monotonic() + fs->opts.metadata_ttl;
 }
 
