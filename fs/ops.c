@@ -382,6 +382,39 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_attr(req, &st, fs->opts.metadata_ttl);
 }
 
+/* access(2) without default_permissions: the kernel asks us, and would take
+ * ENOSYS as "allowed", so `test -x` held for every file.  Answer as a local
+ * disk answers root: X_OK needs an x bit (execve checks the same), W_OK on
+ * the read-only root is EROFS. */
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct fs *fs = req_fs(req);
+	struct inode *in;
+	mode_t mode;
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	if (!in) {
+		reply_err(req, -ESTALE);
+		return;
+	}
+	rc = refresh(fs, in);
+	if (rc) {
+		reply_err(req, rc);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	mode = in->attr.st_mode;
+	if ((mask & W_OK) && in->kind == FS_ROOT)
+		rc = -EROFS;
+	else if ((mask & X_OK) && !S_ISDIR(mode) && !(mode & 0111))
+		rc = -EACCES;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, -rc);
+}
+
 /* ---- metadata changes --------------------------------------------------- */
 
 /* Store in's current attrs on its object (or directory marker) without
@@ -1715,6 +1748,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
+	.access = op_access,
 	.setattr = op_setattr,
 	.readlink = op_readlink,
 	.mkdir = op_mkdir,
