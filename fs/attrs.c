@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,6 +41,10 @@ void fs_attr_from_stat(struct fs *fs, struct inode *in,
 	in->attr.st_ctim = in->attr.st_mtim;
 	in->attr.st_atim = in->attr.st_mtim;
 	if (in->kind == FS_DIR || in->kind == FS_LEVEL) {
+		const char *rule = remote_meta_get(&st->meta, FS_META_RULE);
+
+		free(in->expire_rule);
+		in->expire_rule = rule ? strdup(rule) : NULL;
 		mode = sm.has_mode ? (sm.mode & 07777) : 0755;
 		in->attr.st_mode = S_IFDIR | mode;
 		in->attr.st_nlink = 2;
@@ -84,8 +89,11 @@ void fs_attr_dir_default(struct fs *fs, struct inode *in)
 int fs_meta_build(struct fs *fs, struct inode *in, const char *sha256,
 		  struct remote_meta *m)
 {
-	struct store_meta sm = {0};
+	struct store_meta sm;
 
+	/* Start from what m holds, so a known SHA-256 and foreign names
+	 * survive; then the fields the inode owns replace theirs. */
+	store_meta_decode(m, &sm);
 	pthread_mutex_lock(&fs->lock);
 	sm.has_mode = sm.has_uid = sm.has_gid = sm.has_mtime = 1;
 	sm.mode = in->attr.st_mode;
@@ -99,10 +107,8 @@ int fs_meta_build(struct fs *fs, struct inode *in, const char *sha256,
 		sm.has_sha256 = 1;
 		snprintf(sm.sha256, sizeof(sm.sha256), "%s", in->sha256);
 	}
-	if (in->expires_at) {
-		sm.has_expires = 1;
-		sm.expires_at = in->expires_at;
-	}
+	sm.has_expires = in->expires_at != 0;
+	sm.expires_at = in->expires_at;
 	pthread_mutex_unlock(&fs->lock);
 	return store_meta_encode(&sm, m);
 }

@@ -60,6 +60,8 @@ struct inode {
 	int64_t expires_at; /* from x-amz-meta-expires-at; 0: none */
 	char sha256[65];    /* from x-amz-meta-sha256; "" if unknown */
 	int has_marker;     /* directory: a "key/" marker object exists */
+	char *expire_rule;  /* directory: expiry its new files inherit, or
+			       NULL (x-amz-meta-expire-in on the marker) */
 	int unlinked;       /* removed while open: never upload again */
 	struct wfile *wf;   /* staging while open for writing; guarded by
 			       fs->lock, its contents by wf->lock */
@@ -164,10 +166,44 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 /* Upload if dirty; returns 0 or the -errno close()/fsync() should give. */
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
 
-/* ---- meta helpers (ops.c) --------------------------------------------- */
+/* ---- batch.c: waiting for one's own pool jobs ------------------------- */
 
-/* Build the metadata of in's attributes (mode/uid/gid/mtime/expiry and
- * sha256 when given) into m.  Takes fs->lock itself. */
+struct fs_batch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t pending; /* jobs queued and not finished; guarded by lock */
+};
+void fs_batch_init(struct fs_batch *b);
+/* Queue fn(arg) on fs->meta_pool as part of b; -ENOMEM if it cannot. */
+int fs_batch_submit(struct fs *fs, struct fs_batch *b, void (*fn)(void *),
+		    void *arg);
+/* Each job calls this when it is finished. */
+void fs_batch_done(struct fs_batch *b);
+/* Wait for every job of b, then free b's resources. */
+void fs_batch_finish(struct fs_batch *b);
+
+/* ---- ops.c ------------------------------------------------------------ */
+
+/* Make sure in's attrs are fresh (HEAD again once older than the TTL).
+ * fs->lock not held.  -ENOENT when it is gone or expired. */
+int fs_refresh(struct fs *fs, struct inode *in);
+
+/* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
+
+#define FS_META_RULE "expire-in"
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 const char *value, size_t size, int flags);
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		 size_t size);
+void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ---- metadata --------------------------------------------------------- */
+
+/* Set in m the metadata of in's attributes: mode/uid/gid/mtime, expiry
+ * (removed when in has none) and sha256 (the one given, else in's, else
+ * whatever m held).  m may start empty or hold the object's current
+ * metadata, whose other names are kept.  Takes fs->lock itself. */
 int fs_meta_build(struct fs *fs, struct inode *in, const char *sha256,
 		  struct remote_meta *m);
 

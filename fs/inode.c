@@ -54,6 +54,7 @@ void fs_inode_table_free(struct fs *fs)
 			struct inode *next = in->next_ino;
 
 			free(in->key);
+			free(in->expire_rule);
 			free(in);
 			in = next;
 		}
@@ -163,5 +164,6 @@ void fs_inode_maybe_free(struct fs *fs, struct inode *in)
 	if (*p)
 		*p = in->next_ino;
 	free(in->key);
+	free(in->expire_rule);
 	free(in);
 }

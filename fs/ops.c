@@ -177,9 +177,7 @@ out:
 	return rc;
 }
 
-/* Make sure in's attrs are fresh (HEAD again once stale).  fs->lock not
- * held on entry or exit.  -ENOENT when it is gone. */
-static int refresh(struct fs *fs, struct inode *in)
+int fs_refresh(struct fs *fs, struct inode *in)
 {
 	struct inode *found = NULL;
 	char *key = NULL;
@@ -212,58 +210,6 @@ static void reply_err(fuse_req_t req, int rc)
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
 }
 
-/* A set of pool jobs one op waits for (not the whole pool, which also
- * runs other files' part uploads). */
-struct batch {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	size_t pending; /* guarded by lock */
-};
-
-static void batch_init(struct batch *b)
-{
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->cond, NULL);
-	b->pending = 0;
-}
-
-/* Queue fn(arg) as part of b; -ENOMEM if the pool cannot take it. */
-static int batch_submit(struct fs *fs, struct batch *b, void (*fn)(void *),
-			void *arg)
-{
-	int rc;
-
-	pthread_mutex_lock(&b->lock);
-	b->pending++;
-	pthread_mutex_unlock(&b->lock);
-	rc = remote_pool_submit(fs->meta_pool, fn, arg);
-	if (rc) {
-		pthread_mutex_lock(&b->lock);
-		b->pending--;
-		pthread_mutex_unlock(&b->lock);
-	}
-	return rc;
-}
-
-/* Called by each job when it is finished. */
-static void batch_done(struct batch *b)
-{
-	pthread_mutex_lock(&b->lock);
-	if (--b->pending == 0)
-		pthread_cond_broadcast(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-}
-
-/* Wait for every job of b, then free its resources. */
-static void batch_finish(struct batch *b)
-{
-	pthread_mutex_lock(&b->lock);
-	while (b->pending > 0)
-		pthread_cond_wait(&b->cond, &b->lock);
-	pthread_mutex_unlock(&b->lock);
-	pthread_cond_destroy(&b->cond);
-	pthread_mutex_destroy(&b->lock);
-}
 
 /* ---- lookup / forget / getattr ----------------------------------------- */
 
@@ -371,7 +317,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		reply_err(req, -ESTALE);
 		return;
 	}
-	rc = refresh(fs, in);
+	rc = fs_refresh(fs, in);
 	if (rc) {
 		reply_err(req, rc);
 		return;
@@ -400,7 +346,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 		reply_err(req, -ESTALE);
 		return;
 	}
-	rc = refresh(fs, in);
+	rc = fs_refresh(fs, in);
 	if (rc) {
 		reply_err(req, rc);
 		return;
@@ -452,17 +398,10 @@ static int store_attrs(struct fs *fs, struct inode *in)
 	}
 	if (rc)
 		goto out;
-	/* Keep what we do not manage (sha256, expiry, foreign keys). */
+	/* Keep what we do not manage (sha256, foreign names). */
 	rc = remote_meta_copy(&meta, &st.meta);
-	if (rc == 0) {
-		struct remote_meta mine = {0};
-
-		rc = fs_meta_build(fs, in, NULL, &mine);
-		for (size_t i = 0; rc == 0 && i < mine.n; i++)
-			rc = remote_meta_set(&meta, mine.kv[i].name,
-					     mine.kv[i].value);
-		remote_meta_clear(&mine);
-	}
+	if (rc == 0)
+		rc = fs_meta_build(fs, in, NULL, &meta);
 	if (rc)
 		goto out;
 	put.meta = &meta;
@@ -509,7 +448,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		reply_err(req, -EPERM); /* the tree's skeleton is fixed */
 		return;
 	}
-	rc = refresh(fs, in);
+	rc = fs_refresh(fs, in);
 	if (rc)
 		goto out;
 
@@ -572,12 +511,45 @@ out:
 
 /* ---- creating and removing ---------------------------------------------- */
 
-/* New object's initial attributes, owned by the caller of req. */
+/* The expiry rule (a duration) of the nearest directory above key that
+ * has one, or STORE_NEVER.  fs->lock held. */
+static int64_t inherited_expiry(struct fs *fs, const char *key)
+{
+	char buf[REMOTE_KEY_MAX + 2];
+	size_t len = strlen(key);
+	int64_t dur;
+
+	if (len >= sizeof(buf))
+		return STORE_NEVER;
+	memcpy(buf, key, len + 1);
+	while (len > 0) {
+		struct inode *dir;
+
+		/* Cut back to the previous '/', keeping it. */
+		len--;
+		while (len > 0 && buf[len - 1] != '/')
+			len--;
+		if (len == 0)
+			break;
+		buf[len] = '\0';
+		dir = fs_inode_by_key(fs, buf);
+		if (dir && dir->kind == FS_LEVEL)
+			break;
+		if (dir && dir->expire_rule &&
+		    store_duration_parse(dir->expire_rule, &dur) == 0)
+			return dur;
+	}
+	return STORE_NEVER;
+}
+
+/* New object's initial attributes, owned by the caller of req.  fs->lock
+ * held. */
 static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 		     mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct timespec now;
+	int64_t dur;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	memset(&in->attr, 0, sizeof(in->attr));
@@ -591,11 +563,12 @@ static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 	in->etag[0] = in->sha256[0] = '\0';
 	in->unlinked = 0;
 	in->expires_at = 0;
+	dur = inherited_expiry(fs, in->key);
+	if (dur == STORE_NEVER)
+		dur = fs->opts.expire_in[in->level];
 	/* An expiry past the end of time is no expiry. */
-	if (fs->opts.expire_in[in->level] != STORE_NEVER &&
-	    __builtin_add_overflow((int64_t)now.tv_sec,
-				   fs->opts.expire_in[in->level],
-				   &in->expires_at))
+	if (dur != STORE_NEVER &&
+	    __builtin_add_overflow((int64_t)now.tv_sec, dur, &in->expires_at))
 		in->expires_at = 0;
 	in->attr_until = fs_monotonic() + fs->opts.metadata_ttl;
 }
@@ -857,7 +830,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 struct move_job {
 	struct fs *fs;
-	struct batch *batch;
+	struct fs_batch *batch;
 	char *src, *dst;
 	uint64_t size;
 	int rc;
@@ -870,7 +843,7 @@ static void move_copy(void *arg)
 
 	j->rc = remote_copy_object(j->fs->remote, j->src, j->dst, j->size,
 				   NULL, &j->err);
-	batch_done(j->batch);
+	fs_batch_done(j->batch);
 }
 
 /* Copy every key under src_prefix to dst_prefix in parallel, then delete
@@ -882,7 +855,7 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct move_job *jobs = NULL;
-	struct batch batch;
+	struct fs_batch batch;
 	size_t njobs = 0, cap = 0;
 	char *token = NULL;
 	size_t plen = strlen(src_prefix);
@@ -931,12 +904,12 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 		remote_list_clear(&l);
 	} while (token);
 
-	batch_init(&batch);
+	fs_batch_init(&batch);
 	for (size_t i = 0; i < njobs && rc == 0; i++) {
 		jobs[i].batch = &batch;
-		rc = batch_submit(fs, &batch, move_copy, &jobs[i]);
+		rc = fs_batch_submit(fs, &batch, move_copy, &jobs[i]);
 	}
-	batch_finish(&batch);
+	fs_batch_finish(&batch);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < njobs; i++) {
@@ -1178,7 +1151,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_err(req, in->kind == FS_SYMLINK ? -ELOOP : -EISDIR);
 		return;
 	}
-	rc = refresh(fs, in);
+	rc = fs_refresh(fs, in);
 	if (rc == 0)
 		rc = open_handle(fs, in, fi, (fi->flags & O_TRUNC) != 0);
 	if (rc)
@@ -1316,7 +1289,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pthread_mutex_lock(&fs->lock);
 		in->attr_until = 0;
 		pthread_mutex_unlock(&fs->lock);
-		n = refresh(fs, in);
+		n = fs_refresh(fs, in);
 		if (n)
 			break;
 		n = -ESTALE;
@@ -1435,7 +1408,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 
 struct head_job {
 	struct fs *fs;
-	struct batch *batch;
+	struct fs_batch *batch;
 	struct dentry *de;
 	char *key;
 };
@@ -1460,7 +1433,7 @@ static void head_one(void *arg)
 	pthread_mutex_unlock(&j->fs->lock);
 	j->de->head_rc = rc;
 	remote_stat_clear(&st);
-	batch_done(j->batch);
+	fs_batch_done(j->batch);
 }
 
 /* Whether a listed name can be shown: one safe path segment. */
@@ -1478,7 +1451,7 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct head_job *jobs = NULL;
-	struct batch batch;
+	struct fs_batch batch;
 	size_t njobs = 0;
 	char *prefix = NULL;
 	char *token = NULL;
@@ -1559,7 +1532,7 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 		rc = -ENOMEM;
 		goto out;
 	}
-	batch_init(&batch);
+	fs_batch_init(&batch);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->v[i].head_rc != 1)
 			continue;
@@ -1570,14 +1543,14 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 		jobs[njobs].key = strdup(d->v[i].in->key);
 		pthread_mutex_unlock(&fs->lock);
 		if (!jobs[njobs].key ||
-		    batch_submit(fs, &batch, head_one, &jobs[njobs])) {
+		    fs_batch_submit(fs, &batch, head_one, &jobs[njobs])) {
 			free(jobs[njobs].key);
 			d->v[i].head_rc = -ENOMEM;
 			continue;
 		}
 		njobs++;
 	}
-	batch_finish(&batch);
+	fs_batch_finish(&batch);
 out:
 	for (size_t i = 0; i < njobs; i++)
 		free(jobs[i].key);
@@ -1642,7 +1615,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else {
 			struct dentry *de = &d->v[i - 2];
 
-			if (de->head_rc < 0)
+			if (de->head_rc < 0 ||
+			    (de->in->expires_at &&
+			     de->in->expires_at <= now_sec(fs)))
 				continue; /* gone or expired */
 			name = de->name;
 			st = de->in->attr;
@@ -1769,4 +1744,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.releasedir = op_releasedir,
 	.statfs = op_statfs,
 	.create = op_create,
+	.setxattr = fs_setxattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.removexattr = fs_removexattr,
 };

@@ -1,0 +1,528 @@
+/*
+ * xattr.c - expiry and integrity through extended attributes (SPEC
+ * section 4):
+ *
+ *   user.expire_in   set: a duration from now ("2w", "3 mins 4 sec",
+ *                    "never" removes); on a directory also a rule, kept on
+ *                    its marker object as x-amz-meta-expire-in, that files
+ *                    created beneath it later inherit.  get (directories):
+ *                    the rule.
+ *   user.expires_at  set: an RFC 3339 time (past: EINVAL; "never" removes);
+ *                    get: RFC 3339 UTC, or "never".
+ *   user.sha256      read-only: the stored digest; for objects written by
+ *                    other tools it is computed, stored, then returned.
+ *
+ * Setting on a directory sets every file beneath it (in parallel; the first
+ * error is returned).  The expiry lives on the object
+ * (x-amz-meta-expires-at), written by a server-side copy onto itself, so
+ * every mount and the `artifact` command see it; a file still being written
+ * carries it with its upload instead.  The root refuses with EROFS, the
+ * level directories with EPERM.  Other user.* names: ENOTSUP on set,
+ * ENODATA on get.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+#define XA_EXPIRE_IN "user.expire_in"
+#define XA_EXPIRES_AT "user.expires_at"
+#define XA_SHA256 "user.sha256"
+
+/* Update one stored object's metadata: expiry (0 removes) and/or sha256
+ * (NULL leaves it).  A server-side copy onto itself; nothing re-uploaded. */
+static int update_object(struct fs *fs, const char *key, int set_expiry,
+			 int64_t expires_at, const char *sha256,
+			 struct remote_error *err)
+{
+	struct remote_stat st = {0};
+	struct remote_meta meta = {0};
+	struct remote_put_opts put = {0};
+	char buf[40];
+	int rc;
+
+	rc = remote_head(fs->remote, key, &st, err);
+	if (rc)
+		goto out;
+	rc = remote_meta_copy(&meta, &st.meta);
+	if (rc == 0 && set_expiry) {
+		if (expires_at) {
+			store_time_format(expires_at, buf, sizeof(buf));
+			rc = remote_meta_set(&meta, "expires-at", buf);
+		} else {
+			remote_meta_remove(&meta, "expires-at");
+		}
+	}
+	if (rc == 0 && sha256)
+		rc = remote_meta_set(&meta, "sha256", sha256);
+	if (rc)
+		goto out;
+	put.meta = &meta;
+	put.content_type = st.content_type[0] ? st.content_type : NULL;
+	rc = remote_copy_object(fs->remote, key, key, st.size, &put, err);
+out:
+	remote_stat_clear(&st);
+	remote_meta_clear(&meta);
+	return rc;
+}
+
+/* Set the expiry of one file: staged files carry it with their upload,
+ * stored ones get it now. */
+static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
+		       struct remote_error *err)
+{
+	struct inode *in;
+	struct wfile *wf = NULL;
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_by_key(fs, key);
+	if (in) {
+		in->expires_at = expires_at;
+		wf = in->wf;
+	}
+	if (wf) {
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_lock(&wf->lock);
+		wf->dirty = 1;
+		pthread_mutex_unlock(&wf->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	rc = update_object(fs, key, 1, expires_at, NULL, err);
+	if (rc == 0 && in) {
+		pthread_mutex_lock(&fs->lock);
+		in->attr_until = 0; /* new ETag after the copy */
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return rc;
+}
+
+struct expire_job {
+	struct fs *fs;
+	char *key;
+	int64_t expires_at;
+	int rc;
+	struct remote_error err;
+	struct fs_batch *batch;
+};
+
+static void expire_one(void *arg)
+{
+	struct expire_job *j = arg;
+
+	j->rc = expire_file(j->fs, j->key, j->expires_at, &j->err);
+	fs_batch_done(j->batch);
+}
+
+/* Set the expiry of every file under the directory prefix, in parallel.
+ * Markers keep no expiry: a directory lives while anything is in it. */
+static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
+{
+	struct remote_list_opts lo = {.prefix = prefix};
+	struct remote_list l = {0};
+	struct remote_error err = {{0}};
+	struct expire_job *jobs = NULL;
+	struct fs_batch batch;
+	size_t njobs = 0, cap = 0;
+	char *token = NULL;
+	int rc = 0;
+
+	do {
+		lo.token = token;
+		rc = remote_list(fs->remote, &lo, &l, &err);
+		if (rc) {
+			fs_log(fs, "expiry of %s: %s", prefix, err.msg);
+			goto out;
+		}
+		for (size_t i = 0; i < l.n_entries; i++) {
+			const char *k = l.entries[i].key;
+
+			if (k[strlen(k) - 1] == '/')
+				continue;
+			if (njobs == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct expire_job *nj =
+					realloc(jobs, nc * sizeof(*nj));
+
+				if (!nj) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				jobs = nj;
+				cap = nc;
+			}
+			memset(&jobs[njobs], 0, sizeof(jobs[0]));
+			jobs[njobs].key = strdup(k);
+			if (!jobs[njobs].key) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			njobs++;
+		}
+		free(token);
+		token = l.next_token ? strdup(l.next_token) : NULL;
+		remote_list_clear(&l);
+	} while (token);
+
+	fs_batch_init(&batch);
+	for (size_t i = 0; i < njobs; i++) {
+		jobs[i].fs = fs;
+		jobs[i].expires_at = expires_at;
+		jobs[i].batch = &batch;
+		if (fs_batch_submit(fs, &batch, expire_one, &jobs[i]))
+			jobs[i].rc = expire_file(fs, jobs[i].key, expires_at,
+						 &jobs[i].err);
+	}
+	fs_batch_finish(&batch);
+	for (size_t i = 0; i < njobs && rc == 0; i++) {
+		if (jobs[i].rc && jobs[i].rc != -ENOENT) {
+			rc = jobs[i].rc;
+			fs_log(fs, "expiry of %s: %s", jobs[i].key,
+			       jobs[i].err.msg);
+		}
+	}
+out:
+	for (size_t i = 0; i < njobs; i++)
+		free(jobs[i].key);
+	free(jobs);
+	free(token);
+	remote_list_clear(&l);
+	return rc;
+}
+
+/* Keep (rule non-NULL) or drop the inheritance rule on a directory's
+ * marker, creating the marker when the directory was only implied. */
+static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
+{
+	struct remote_stat st = {0};
+	struct remote_meta meta = {0};
+	struct remote_put_opts put = {.content_type = "application/x-directory"};
+	struct remote_error err = {{0}};
+	char *key = NULL;
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	key = strdup(dir->key);
+	pthread_mutex_unlock(&fs->lock);
+	if (!key)
+		return -ENOMEM;
+	rc = remote_head(fs->remote, key, &st, &err);
+	if (rc == 0)
+		rc = remote_meta_copy(&meta, &st.meta);
+	else if (rc == -ENOENT)
+		rc = fs_meta_build(fs, dir, NULL, &meta);
+	if (rc)
+		goto out;
+	if (rule)
+		rc = remote_meta_set(&meta, FS_META_RULE, rule);
+	else
+		remote_meta_remove(&meta, FS_META_RULE);
+	if (rc)
+		goto out;
+	put.meta = &meta;
+	if (st.etag[0]) {
+		rc = remote_copy(fs->remote, key, key, &put, &err);
+	} else {
+		struct remote_body body = {.buf = "", .fd = -1, .len = 0};
+
+		rc = remote_put(fs->remote, key, &body, &put, NULL, &err);
+	}
+	if (rc)
+		goto out;
+	pthread_mutex_lock(&fs->lock);
+	free(dir->expire_rule);
+	dir->expire_rule = rule ? strdup(rule) : NULL;
+	dir->has_marker = 1;
+	pthread_mutex_unlock(&fs->lock);
+out:
+	if (rc)
+		fs_log(fs, "cannot keep the expiry rule of %s: %s", key,
+		       err.msg);
+	remote_stat_clear(&st);
+	remote_meta_clear(&meta);
+	free(key);
+	return rc;
+}
+
+/* Apply an expiry (0 = none) and, for directories, its rule. */
+static int apply_expiry(struct fs *fs, struct inode *in, int64_t expires_at,
+			const char *rule)
+{
+	struct remote_error err = {{0}};
+	char *key = NULL;
+	enum fs_kind kind;
+	int rc;
+
+	pthread_mutex_lock(&fs->lock);
+	kind = in->kind;
+	key = strdup(in->key);
+	pthread_mutex_unlock(&fs->lock);
+	if (!key)
+		return -ENOMEM;
+	if (kind == FS_DIR) {
+		rc = expire_tree(fs, key, expires_at);
+		if (rc == 0)
+			rc = set_dir_rule(fs, in, rule);
+	} else {
+		rc = expire_file(fs, key, expires_at, &err);
+		if (rc)
+			fs_log(fs, "expiry of %s: %s", key, err.msg);
+	}
+	free(key);
+	return rc;
+}
+
+/* Compute the SHA-256 of a stored object and keep it on the object. */
+static int compute_sha256(struct fs *fs, struct inode *in, char *hex)
+{
+	enum { CHUNK = 8 << 20 };
+	struct remote_error err = {{0}};
+	struct digest_sha256 *ctx = NULL;
+	char etag[REMOTE_ETAG_MAX];
+	char *buf = NULL;
+	char *key = NULL;
+	uint64_t size, off = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	key = strdup(in->key);
+	size = (uint64_t)in->attr.st_size;
+	snprintf(etag, sizeof(etag), "%s", in->etag);
+	pthread_mutex_unlock(&fs->lock);
+	ctx = digest_sha256_new();
+	buf = malloc(CHUNK);
+	if (!key || !ctx || !buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (off < size) {
+		size_t got = 0;
+
+		rc = remote_get(fs->remote, key, off, CHUNK, buf, &got,
+				etag[0] ? etag : NULL, &err);
+		if (rc)
+			goto out;
+		if (got == 0) {
+			rc = -EIO;
+			goto out;
+		}
+		digest_sha256_update(ctx, buf, got);
+		off += got;
+	}
+	digest_sha256_final(ctx, hex);
+	ctx = NULL;
+	rc = update_object(fs, key, 0, 0, hex, &err);
+	if (rc == 0) {
+		pthread_mutex_lock(&fs->lock);
+		snprintf(in->sha256, sizeof(in->sha256), "%s", hex);
+		in->attr_until = 0;
+		pthread_mutex_unlock(&fs->lock);
+	}
+out:
+	if (rc)
+		fs_log(fs, "cannot compute the SHA-256 of %s: %s", key,
+		       err.msg);
+	digest_sha256_free(ctx);
+	free(buf);
+	free(key);
+	return rc;
+}
+
+/* Trim trailing NULs and newlines that setfattr or echo may add. */
+static char *value_str(const char *value, size_t size)
+{
+	while (size > 0 && (value[size - 1] == '\0' ||
+			    value[size - 1] == '\n'))
+		size--;
+	return strndup(value, size);
+}
+
+static struct inode *get_inode(struct fs *fs, fuse_ino_t ino)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return in;
+}
+
+void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in = get_inode(fs, ino);
+	int64_t when = 0, dur = 0;
+	char *v = NULL;
+	const char *rule = NULL;
+	int rc = 0;
+
+	(void)flags;
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (strcmp(name, XA_EXPIRE_IN) != 0 &&
+	    strcmp(name, XA_EXPIRES_AT) != 0) {
+		fuse_reply_err(req, strcmp(name, XA_SHA256) == 0 ? EPERM
+								 : ENOTSUP);
+		return;
+	}
+	if (in->kind == FS_ROOT || in->kind == FS_LEVEL) {
+		fs_log(fs, "%s: the %s cannot expire", name,
+		       in->kind == FS_ROOT ? "root" : "store directory");
+		fuse_reply_err(req, in->kind == FS_ROOT ? EROFS : EPERM);
+		return;
+	}
+	v = value_str(value, size);
+	if (!v) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (strcasecmp(v, "never") == 0) {
+		when = 0;
+	} else if (strcmp(name, XA_EXPIRE_IN) == 0) {
+		rc = store_duration_parse(v, &dur);
+		if (rc == 0 && dur == STORE_NEVER)
+			when = 0;
+		else if (rc == 0 &&
+			 __builtin_add_overflow(fs->now(), dur, &when))
+			rc = -EINVAL;
+		else if (rc == 0)
+			rule = v;
+	} else {
+		rc = store_time_parse(v, &when);
+		if (rc == 0 && when <= fs->now())
+			rc = -EINVAL; /* already past */
+	}
+	if (rc) {
+		fs_log(fs, "%s: bad value '%.60s'", name, v);
+		goto out;
+	}
+	rc = apply_expiry(fs, in, when,
+			  strcmp(name, XA_EXPIRE_IN) == 0 ? rule : NULL);
+out:
+	fuse_reply_err(req, -rc);
+	free(v);
+}
+
+/* Reply to a getxattr with the string s (size 0 asks for the length). */
+static void reply_value(fuse_req_t req, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, s, len);
+}
+
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in = get_inode(fs, ino);
+	char buf[REMOTE_ETAG_MAX];
+	enum fs_kind kind;
+	int rc;
+
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	rc = fs_refresh(fs, in);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	kind = in->kind;
+	buf[0] = '\0';
+	if (strcmp(name, XA_EXPIRES_AT) == 0 && kind == FS_FILE) {
+		if (in->expires_at)
+			store_time_format(in->expires_at, buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "never");
+	} else if (strcmp(name, XA_EXPIRE_IN) == 0 && kind == FS_DIR &&
+		   in->expire_rule) {
+		snprintf(buf, sizeof(buf), "%s", in->expire_rule);
+	} else if (strcmp(name, XA_SHA256) == 0 && kind == FS_FILE) {
+		snprintf(buf, sizeof(buf), "%s", in->sha256);
+		if (!buf[0] && in->wf)
+			rc = -EBUSY; /* being written: known at close */
+		else if (!buf[0])
+			rc = 1; /* compute below, unlocked */
+	} else {
+		rc = -ENODATA;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (rc == 1)
+		rc = compute_sha256(fs, in, buf);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_value(req, size, buf);
+}
+
+void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in = get_inode(fs, ino);
+	char list[64];
+	size_t len = 0;
+
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	(void)fs_refresh(fs, in);
+	pthread_mutex_lock(&fs->lock);
+	if (in->kind == FS_FILE) {
+		memcpy(list + len, XA_SHA256, sizeof(XA_SHA256));
+		len += sizeof(XA_SHA256);
+		if (in->expires_at) {
+			memcpy(list + len, XA_EXPIRES_AT,
+			       sizeof(XA_EXPIRES_AT));
+			len += sizeof(XA_EXPIRES_AT);
+		}
+	} else if (in->kind == FS_DIR && in->expire_rule) {
+		memcpy(list + len, XA_EXPIRE_IN, sizeof(XA_EXPIRE_IN));
+		len += sizeof(XA_EXPIRE_IN);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, list, len);
+}
+
+void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in = get_inode(fs, ino);
+	int rc;
+
+	if (!in) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (strcmp(name, XA_EXPIRE_IN) != 0 &&
+	    strcmp(name, XA_EXPIRES_AT) != 0) {
+		fuse_reply_err(req, strcmp(name, XA_SHA256) == 0 ? EPERM
+								 : ENODATA);
+		return;
+	}
+	if (in->kind == FS_ROOT || in->kind == FS_LEVEL) {
+		fuse_reply_err(req, in->kind == FS_ROOT ? EROFS : EPERM);
+		return;
+	}
+	rc = apply_expiry(fs, in, 0, NULL);
+	fuse_reply_err(req, -rc);
+}
