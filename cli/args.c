@@ -59,7 +59,10 @@ void cli_fail(const struct cli_args *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund, msg);
+	if (a->verb->fail)
+		fprintf(stderr, "%s: %s\n", a->verb->fail, msg);
+	else
+		fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund, msg);
 }
 
 const char *cli_errmsg(const struct remote_error *err, int rc)
@@ -69,10 +72,7 @@ const char *cli_errmsg(const struct remote_error *err, int rc)
 	return strerror(rc < 0 ? -rc : rc);
 }
 
-/* One usage error line on stderr; returns -EINVAL. */
-static int usage(const struct cli_verb *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage(const struct cli_verb *v, const char *fmt, ...)
+int cli_usage(const struct cli_verb *v, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -120,22 +120,22 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 		switch (c) {
 		case 'd':
 			if (!(v->opts & CLI_OPT_DEST))
-				return usage(v, "--destination does not apply");
+				return cli_usage(v, "--destination does not apply");
 			a->dest = optarg;
 			break;
 		case 'f':
 			if (!(v->opts & CLI_OPT_FORCE))
-				return usage(v, "--force does not apply");
+				return cli_usage(v, "--force does not apply");
 			a->force = 1;
 			break;
 		case 'e':
 			if (!(v->opts & CLI_OPT_EXPIRE))
-				return usage(v, "--expire-in does not apply");
+				return cli_usage(v, "--expire-in does not apply");
 			a->expire_in = optarg;
 			break;
 		case 'J':
 			if (!(v->opts & CLI_OPT_JSON))
-				return usage(v, "--json does not apply");
+				return cli_usage(v, "--json does not apply");
 			a->json = 1;
 			break;
 		case 'j':
@@ -154,29 +154,29 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 			cli_verb_help(v);
 			return 1;
 		case ':':
-			return usage(v, "flag '%s' needs a value",
+			return cli_usage(v, "flag '%s' needs a value",
 				     argv[optind - 1]);
 		default:
-			return usage(v, "unknown flag '%s'", argv[optind - 1]);
+			return cli_usage(v, "unknown flag '%s'", argv[optind - 1]);
 		}
 	}
 
 	npos = argc - optind;
 	if (npos < 1)
-		return usage(v, "missing the level (job, workflow or project)");
+		return cli_usage(v, "missing the level (job, workflow or project)");
 	if (store_level_parse(argv[optind], &a->level))
-		return usage(v, "unknown level '%s' (job, workflow or project)",
+		return cli_usage(v, "unknown level '%s' (job, workflow or project)",
 			     argv[optind]);
 	if (npos >= 2)
 		a->path = argv[optind + 1];
 	if (npos > 2)
-		return usage(v, "unexpected argument '%s'", argv[optind + 2]);
+		return cli_usage(v, "unexpected argument '%s'", argv[optind + 2]);
 	if (v->path_required && !a->path)
-		return usage(v, "missing %s", v->arg);
+		return cli_usage(v, "missing %s", v->arg);
 
 	for (k = 0; k < STORE_LEVELS; k++) {
 		if (ids[k] && k != (int)a->level)
-			return usage(v, "%s does not apply to %s artifacts",
+			return cli_usage(v, "%s does not apply to %s artifacts",
 				     id_flag[k], store_level_name(a->level));
 	}
 	a->id = ids[a->level];

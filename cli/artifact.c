@@ -1,6 +1,6 @@
 /*
  * artifact.c - main() of the `artifact` command: top-level help and version,
- * and dispatch to the verbs (push.c, pull.c, yank.c, list.c).  The same
+ * and dispatch to the verbs (push.c, pull.c, yank.c, list.c, gc.c).  The same
  * object keys as Semaphore's artifact CLI and the mount (SPEC section 6).
  */
 #include "cli.h"
@@ -26,10 +26,14 @@ static void help(FILE *f)
 		"            artifact yank job|workflow|project PATH\n"
 		"  list    Lists a store or a directory in it\n"
 		"            artifact list job|workflow|project [PATH] [--json]\n"
+		"  gc      Deletes every expired artifact of the whole remote (for cron)\n"
+		"            artifact gc [--dry-run] [--policy FILE]\n"
 		"\n"
-		"Every command takes -j/--job-id, -w/--workflow-id or -p/--project-id\n"
-		"(default: $SEMAPHORE_JOB_ID, $SEMAPHORE_WORKFLOW_ID, $SEMAPHORE_PROJECT_ID),\n"
-		"-v/--verbose and -h/--help.\n"
+		"push, pull, yank and list take -j/--job-id, -w/--workflow-id or\n"
+		"-p/--project-id (default: $SEMAPHORE_JOB_ID, $SEMAPHORE_WORKFLOW_ID,\n"
+		"$SEMAPHORE_PROJECT_ID); every command takes -v/--verbose and -h/--help.\n"
+		"Expired artifacts are hidden from pull and list; gc deletes them (and,\n"
+		"with --policy, old ones by glob and age).\n"
 		"\n"
 		"Environment:\n"
 		"  ARTIFACT_REMOTE      file:///DIR or s3://BUCKET[/PREFIX]\n"
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
 		return cli_yank(argc - 1, argv + 1, um);
 	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
 		return cli_list(argc - 1, argv + 1, um);
+	if (!strcmp(cmd, "gc"))
+		return cli_gc(argc - 1, argv + 1, um);
 	fprintf(stderr, "artifact: unknown command '%s'; see 'artifact --help'\n",
 		cmd);
 	return 1;

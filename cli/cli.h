@@ -1,7 +1,7 @@
 /*
  * cli.h - the pieces of the `artifact` command shared by its verbs.
  *
- * Each verb (push, pull, yank, list) lives in its own file and has one entry
+ * Each verb (push, pull, yank, list, gc) lives in its own file and has one entry
  * point, cli_VERB(argc, argv), called with argv[0] being the verb, and
  * returning the process exit status (0, or 1 after printing one line to
  * stderr).  Argument parsing, ID resolution, opening the remote and the
@@ -28,6 +28,9 @@
 #define CLI_FILE_THREADS 8u
 #define CLI_PART_THREADS_SINGLE 8u
 #define CLI_PART_THREADS_MANY 2u
+/* Parallel HEADs (list's expiry check, gc's sweep): small requests, so
+ * more of them in flight than transfers. */
+#define CLI_HEAD_THREADS 16u
 
 /* What a verb describes about itself for parsing and help. */
 struct cli_verb {
@@ -37,6 +40,8 @@ struct cli_verb {
 	const char *summary; /* one line */
 	unsigned opts;       /* CLI_OPT_* */
 	int path_required;   /* 1: the positional after LEVEL is required */
+	const char *fail;    /* NULL: errors read "Error GERUND artifact: ";
+			      * else "FAIL: " (gc, which has no one artifact) */
 };
 
 /* The parsed command line.  Strings are borrowed from argv/environ. */
@@ -57,10 +62,15 @@ struct cli_args {
  * --help was printed (exit 0), -EINVAL after printing a usage error. */
 int cli_parse(int argc, char **argv, const struct cli_verb *verb,
 	      struct cli_args *a);
+/* One usage error on stderr ("artifact VERB: MESSAGE; see 'artifact VERB
+ * --help'"); returns -EINVAL. */
+int cli_usage(const struct cli_verb *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Print a verb's help to stdout. */
 void cli_verb_help(const struct cli_verb *verb);
 
-/* Print "Error VERBing artifact: MESSAGE" to stderr as one line. */
+/* Print "Error VERBing artifact: MESSAGE" (or the verb's own `fail` prefix)
+ * to stderr as one line. */
 void cli_fail(const struct cli_args *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The message in err, or strerror(-rc) when err is empty.  Borrowed. */
@@ -100,10 +110,12 @@ int cli_push(int argc, char **argv, mode_t um);
 int cli_pull(int argc, char **argv, mode_t um);
 int cli_yank(int argc, char **argv, mode_t um);
 int cli_list(int argc, char **argv, mode_t um);
+int cli_gc(int argc, char **argv, mode_t um);
 
 extern const struct cli_verb cli_verb_push;
 extern const struct cli_verb cli_verb_pull;
 extern const struct cli_verb cli_verb_yank;
 extern const struct cli_verb cli_verb_list;
+extern const struct cli_verb cli_verb_gc;
 
 #endif

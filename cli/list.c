@@ -5,6 +5,12 @@
  * a path (empty segment, ".", "..") are not shown, as in the mount.
  * --json prints an array of {name, size, mtime, is_dir} (mtime RFC 3339,
  * null for directories).
+ *
+ * Expired artifacts are omitted (SPEC section 4): a listing has no
+ * metadata, so every listed file is HEADed, in parallel on a pool of
+ * CLI_HEAD_THREADS, and those whose x-amz-meta-expires-at has passed (or
+ * that vanished meanwhile) are dropped.  Directories are shown as the
+ * listing gives them, even when everything beneath them has expired.
  */
 #include "cli.h"
 
@@ -13,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const struct cli_verb cli_verb_list = {
 	.name = "list",
@@ -75,6 +82,115 @@ static int cmp_entry(const void *x, const void *y)
 	const struct entry *a = x, *b = y;
 
 	return strcmp(a->name, b->name);
+}
+
+/* One listed file whose expiry a HEAD checks.  Written by one job only. */
+struct head_job {
+	struct remote *r;
+	char *key;
+	int64_t now;
+	size_t idx; /* into struct entries */
+	int drop;   /* expired, or gone since the listing */
+	int rc;
+	char msg[REMOTE_ERRMSG_MAX];
+};
+
+/* Pool job: HEAD one file; mark it dropped when expired or missing. */
+static void head_one(void *arg)
+{
+	struct head_job *j = arg;
+	struct remote_stat st;
+	struct remote_error err;
+	struct store_meta sm;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&err, 0, sizeof(err));
+	rc = remote_head(j->r, j->key, &st, &err);
+	if (rc == -ENOENT) {
+		j->drop = 1;
+	} else if (rc) {
+		j->rc = rc;
+		snprintf(j->msg, sizeof(j->msg), "%s", cli_errmsg(&err, rc));
+	} else {
+		store_meta_decode(&st.meta, &sm);
+		j->drop = store_meta_expired(&sm, j->now);
+	}
+	remote_stat_clear(&st);
+}
+
+/*
+ * HEAD every file of e (key prefix + name) and remove the expired ones from
+ * e: inline for one file, else on a pool.  Prints failures; -ENOMEM, or a
+ * HEAD's -errno.
+ */
+static int drop_expired(const struct cli_args *a, struct remote *r,
+			const char *prefix, int64_t now, struct entries *e)
+{
+	struct remote_pool *pool = NULL;
+	struct head_job *jobs = NULL;
+	size_t nfiles = 0, nj = 0, i, k, len;
+	int rc = 0;
+
+	for (i = 0; i < e->n; i++)
+		nfiles += !e->v[i].is_dir;
+	if (nfiles == 0)
+		return 0;
+	jobs = calloc(nfiles, sizeof(*jobs));
+	if (!jobs)
+		goto nomem;
+	for (i = 0; i < e->n; i++) {
+		if (e->v[i].is_dir)
+			continue;
+		len = strlen(prefix) + strlen(e->v[i].name) + 1;
+		jobs[nj].key = malloc(len);
+		if (!jobs[nj].key)
+			goto nomem;
+		snprintf(jobs[nj].key, len, "%s%s", prefix, e->v[i].name);
+		jobs[nj].r = r;
+		jobs[nj].now = now;
+		jobs[nj].idx = i;
+		nj++;
+	}
+	if (nj == 1) {
+		head_one(&jobs[0]);
+	} else {
+		pool = remote_pool_new(nj < CLI_HEAD_THREADS ? (unsigned)nj
+							     : CLI_HEAD_THREADS);
+		if (!pool)
+			goto nomem;
+		for (i = 0; i < nj; i++) {
+			if (remote_pool_submit(pool, head_one, &jobs[i]))
+				goto nomem;
+		}
+		remote_pool_wait(pool);
+	}
+	for (i = 0; i < nj; i++) {
+		if (jobs[i].rc) {
+			rc = jobs[i].rc;
+			cli_fail(a, "%s", jobs[i].msg);
+			goto out;
+		}
+		if (jobs[i].drop) {
+			free(e->v[jobs[i].idx].name);
+			e->v[jobs[i].idx].name = NULL;
+		}
+	}
+	for (i = 0, k = 0; i < e->n; i++) {
+		if (e->v[i].name)
+			e->v[k++] = e->v[i];
+	}
+	e->n = k;
+	goto out;
+nomem:
+	rc = -ENOMEM;
+	cli_fail(a, "out of memory");
+out:
+	remote_pool_free(pool); /* waits for queued jobs before jobs[] goes */
+	for (i = 0; jobs && i < nj; i++)
+		free(jobs[i].key);
+	free(jobs);
+	return rc;
 }
 
 /* Every page of the delimited listing of prefix into e.  Prints failures. */
@@ -205,8 +321,10 @@ int cli_list(int argc, char **argv, mode_t um)
 	struct remote *r = NULL;
 	struct remote_stat st;
 	struct remote_error err;
+	struct store_meta sm;
 	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
 	const char *base;
+	int64_t now;
 	size_t len;
 	int rc;
 
@@ -244,11 +362,19 @@ int cli_list(int argc, char **argv, mode_t um)
 	if (rc)
 		goto out;
 
+	now = (int64_t)time(NULL);
 	rc = list_level(&a, r, prefix, &e);
+	if (!rc)
+		rc = drop_expired(&a, r, prefix, now, &e);
 	if (rc)
 		goto out;
 	if (e.n == 0 && src[0]) {
 		rc = remote_head(r, key, &st, &err);
+		if (rc == 0) {
+			store_meta_decode(&st.meta, &sm);
+			if (store_meta_expired(&sm, now))
+				rc = -ENOENT;
+		}
 		if (rc == -ENOENT) {
 			cli_fail(&a, "'%s' does not exist in the remote storage",
 				 key);
