@@ -1,0 +1,787 @@
+#!/usr/bin/env bash
+# tests/mount/run.sh BACKEND ARTIFACTFS_BIN ARTIFACT_BIN -- real FUSE mounts
+# of the built artifactfs against one backend (file, moto or swift), driven
+# by ordinary tools (cp, dd, mv, truncate, cc, python3's mmap) and checked
+# against what the remote holds, read back with the `artifact` command.
+#
+#   file    a fresh temporary directory as remote=file:///...
+#   moto    AFS_TEST_MOTO_ENDPOINT/_KEY/_SECRET/_BUCKET/_REGION
+#   swift   AFS_TEST_SWIFT_... (Swift + s3api, which checks signatures)
+#
+# Exits 77 (ctest: skipped), saying why, when /dev/fuse or fusermount3 is
+# missing or the backend's variables are not set (scripts/test starts the
+# servers).  Every S3 run works under its own random prefix of the bucket.
+# Each mount runs in the foreground in the background (-f), logging to a
+# file under the work directory; every operation on a mount runs under
+# `timeout`, and the EXIT trap unmounts (fusermount3 -u, else -uz) and
+# reaps every daemon by PID, so a hung mount cannot hang ctest.  Each check
+# prints "ok - ..." or "not ok - ..."; the last line is "N passed, M
+# failed" and the exit status is non-zero when anything failed.
+set -u
+
+USAGE="usage: run.sh file|moto|swift ARTIFACTFS_BIN ARTIFACT_BIN"
+BACKEND=${1:?$USAGE}
+FS=${2:?$USAGE}
+A=${3:?$USAGE}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FS=$(cd "$(dirname "$FS")" && pwd)/$(basename "$FS")
+A=$(cd "$(dirname "$A")" && pwd)/$(basename "$A")
+
+# ---- can we mount at all? -------------------------------------------------
+
+if [[ ! -c /dev/fuse ]]; then
+	echo "SKIP: /dev/fuse is missing (no FUSE in this machine or container)"
+	exit 77
+fi
+if ! command -v fusermount3 >/dev/null; then
+	echo "SKIP: fusermount3 is not on PATH (apt-get install fuse3)"
+	exit 77
+fi
+case $BACKEND in
+file) ;;
+moto | swift)
+	V=AFS_TEST_${BACKEND^^}
+	for f in ENDPOINT KEY SECRET BUCKET; do
+		n=${V}_$f
+		if [[ -z ${!n:-} ]]; then
+			echo "SKIP: $n is not set (scripts/test starts the $BACKEND server)"
+			exit 77
+		fi
+	done
+	;;
+*)
+	echo "unknown backend '$BACKEND' (file, moto or swift)" >&2
+	exit 2
+	;;
+esac
+
+PASS=0
+FAIL=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-mount.XXXXXX")
+declare -A MOUNT_PID=() # mount directory -> daemon PID
+PRIVATE_PIDS=()         # servers this script started itself
+
+ok() { echo "ok - $*"; PASS=$((PASS + 1)); }
+not_ok() { echo "not ok - $*"; FAIL=$((FAIL + 1)); }
+
+# check DESC COMMAND... -- a plain assertion.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# t COMMAND... -- run under a timeout (TMO seconds, default 60), so a hung
+# mount fails the check instead of hanging the suite.
+t() {
+	timeout -k 5 "${TMO:-60}" "$@"
+}
+
+# run COMMAND... -- t, with stdout in $OUT, stderr in $ERR, status in $RC.
+run() {
+	t "$@" >"$WORK/out" 2>"$WORK/err"
+	RC=$?
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+
+# fails_with DESC MESSAGE COMMAND... -- COMMAND must fail, saying MESSAGE.
+fails_with() {
+	local desc=$1 msg=$2
+	shift 2
+	run "$@"
+	if ((RC != 0 && RC != 124 && RC != 137)) && [[ $ERR == *"$msg"* ]]; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $RC, wanted failure with '$msg'; stderr: ${ERR:0:300})"
+	fi
+}
+
+sha() { t sha256sum "$1" | cut -d' ' -f1; }
+same() { t cmp -s "$1" "$2"; }
+
+# ---- mounts ----------------------------------------------------------------
+
+# mount_fs DIR LOG OPTS [ENV=VALUE...] -- start artifactfs on DIR in the
+# background (-f), log to LOG, wait (bounded) until DIR is a mountpoint.
+# 1, with the log's tail on stdout, when it does not come up.
+mount_fs() {
+	local dir=$1 log=$2 opts=$3 pid deadline=$((SECONDS + 30))
+	shift 3
+	mkdir -p "$dir"
+	env "$@" "$FS" "$dir" -f -o "$opts" </dev/null >"$log" 2>&1 &
+	pid=$!
+	MOUNT_PID[$dir]=$pid
+	until timeout 5 mountpoint -q "$dir"; do
+		if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+			echo "# mount on $dir did not come up; log $log:"
+			sed 's/^/#   /' "$log" | tail -n 20
+			umount_fs "$dir"
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# umount_fs DIR -- fusermount3 -u DIR (falling back to -uz), then reap the
+# daemon: wait (bounded) for it to exit, TERM, then KILL.  0 only when the
+# plain unmount worked and the daemon exited 0 by itself.
+umount_fs() {
+	local dir=$1 pid=${MOUNT_PID[$1]:-} rc=0 st deadline
+	if timeout 5 mountpoint -q "$dir"; then
+		if ! timeout -k 5 60 fusermount3 -u "$dir" 2>"$WORK/umount.err"; then
+			echo "# fusermount3 -u $dir failed: $(cat "$WORK/umount.err")"
+			timeout -k 5 30 fusermount3 -uz "$dir" 2>/dev/null
+			rc=1
+		fi
+	fi
+	if [[ -n $pid ]]; then
+		deadline=$((SECONDS + 60))
+		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "# daemon $pid still running after unmount; killing it"
+			kill -TERM "$pid" 2>/dev/null
+			sleep 2
+			kill -KILL "$pid" 2>/dev/null
+			rc=1
+		fi
+		wait "$pid" 2>/dev/null
+		st=$?
+		if ((st != 0)); then
+			echo "# daemon $pid for $dir exited with status $st"
+			rc=1
+		fi
+		unset "MOUNT_PID[$dir]"
+	fi
+	return "$rc"
+}
+
+cleanup() {
+	local dir pid
+	for dir in "${!MOUNT_PID[@]}"; do
+		umount_fs "$dir" >/dev/null
+	done
+	for pid in "${PRIVATE_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	# Never rm -rf through a mount that is still there.
+	if ! grep -q " ${WORK}[/ ]" /proc/mounts 2>/dev/null; then
+		rm -rf "$WORK"
+	else
+		echo "# leaving $WORK: something is still mounted there"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- the backend -----------------------------------------------------------
+
+unset AWS_ENDPOINT_URL_S3 AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN \
+	ARTIFACT_PART_SIZE SEMAPHORE_JOB_ID SEMAPHORE_WORKFLOW_ID \
+	SEMAPHORE_PROJECT_ID
+export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials
+export AWS_CONFIG_FILE=$WORK/no-config
+export AWS_EC2_METADATA_DISABLED=true
+RUN_ID="$$-$RANDOM$RANDOM"
+ENDPOINT=
+case $BACKEND in
+file)
+	STORE=$WORK/store
+	mkdir -p "$STORE"
+	REMOTE="file://$STORE"
+	unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	;;
+moto | swift)
+	n=${V}_ENDPOINT; ENDPOINT=${!n}
+	n=${V}_KEY; export AWS_ACCESS_KEY_ID=${!n}
+	n=${V}_SECRET; export AWS_SECRET_ACCESS_KEY=${!n}
+	n=${V}_REGION; export AWS_REGION=${!n:-us-east-1}
+	n=${V}_BUCKET; BUCKET=${!n}
+	export AWS_ENDPOINT_URL=$ENDPOINT
+	PREFIX="mount-test-$RUN_ID"
+	REMOTE="s3://$BUCKET/$PREFIX"
+	;;
+esac
+export ARTIFACT_REMOTE=$REMOTE
+
+JOB="job-$RUN_ID"
+WF="wf-$RUN_ID"
+PROJ="proj-$RUN_ID"
+ENDPOINT_OPT=${ENDPOINT:+,endpoint=$ENDPOINT}
+IDS="job=$JOB,workflow=$WF,project=$PROJ,metadata_ttl=1"
+OPTS="remote=$REMOTE$ENDPOINT_OPT,cache_dir=$WORK/cache,$IDS"
+OPTS2="remote=$REMOTE$ENDPOINT_OPT,cache_dir=$WORK/cache2,$IDS" # another machine
+
+# art ARGS... -- the artifact command on the same remote and IDs.
+art() {
+	t "$A" "$@"
+}
+# pulled LEVEL PATH -- pull LEVEL's PATH into a fresh file; print its name.
+pulled() {
+	local level=$1 path=$2 id dest
+	case $level in
+	job) id=(-j "$JOB") ;;
+	workflow) id=(-w "$WF") ;;
+	project) id=(-p "$PROJ") ;;
+	esac
+	mkdir -p "$WORK/pulls"
+	dest=$(mktemp -u "$WORK/pulls/XXXXXXXX")
+	if ! art pull "$level" "$path" -d "$dest" "${id[@]}" \
+		>"$WORK/pull.out" 2>"$WORK/pull.err"; then
+		echo "# artifact pull $level $path failed: $(cat "$WORK/pull.err")" >&2
+		echo "$WORK/pulls/missing"
+		return 1
+	fi
+	echo "$dest"
+}
+
+# plant KEY FILE -- store FILE under KEY (relative to the prefix) with
+# awscli: no x-amz-meta-*, as a foreign tool would.  S3 backends only.
+plant() {
+	t aws --endpoint-url "$ENDPOINT" --region "$AWS_REGION" \
+		s3api put-object --bucket "$BUCKET" --key "$PREFIX/$1" \
+		--body "$2" >/dev/null 2>"$WORK/plant.err"
+}
+
+cd "$WORK" || exit 1
+mkdir -p src
+M=$WORK/mnt
+LOG=$WORK/artifactfs.log
+
+# ---- the embedded default: nothing but job= --------------------------------
+
+# Only the XDG directories: no remote, endpoint, credentials or IDs.
+D=$WORK/default
+mkdir -p "$D/data" "$D/cache" "$D/home"
+DEFENV=(-u ARTIFACT_REMOTE -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID
+	-u AWS_SECRET_ACCESS_KEY -u AWS_REGION HOME="$D/home"
+	XDG_DATA_HOME="$D/data" XDG_CACHE_HOME="$D/cache")
+if mount_fs "$D/mnt" "$D/log" "job=$JOB" "${DEFENV[@]}"; then
+	ok "mount with nothing but job= (embedded default store)"
+	run ls "$D/mnt"
+	check "only the configured level shows: ls gives 'job' ($OUT)" \
+		test "$OUT" = "job"
+	echo "embedded default" >src/default.txt
+	run cp src/default.txt "$D/mnt/job/default.txt"
+	check "cp into the default store's job/ ($ERR)" test "$RC" -eq 0
+	check "the default store lives under \$XDG_DATA_HOME/artifactfs" \
+		test -d "$D/data/artifactfs/artifacts/jobs/$JOB"
+	run env "${DEFENV[@]}" "$A" pull job default.txt -d "$D/pulled.txt" \
+		-j "$JOB"
+	check "artifact (same defaults) pulls what the mount wrote ($ERR)" \
+		same "$D/pulled.txt" src/default.txt
+	check "fusermount3 -u of the default mount succeeds" umount_fs "$D/mnt"
+else
+	not_ok "mount with nothing but job= (embedded default store)"
+fi
+
+# ---- the main mount ---------------------------------------------------------
+
+if ! mount_fs "$M" "$LOG" "$OPTS"; then
+	not_ok "mount $REMOTE with job, workflow and project"
+	echo "$PASS passed, $FAIL failed"
+	exit 1
+fi
+ok "mount $REMOTE with job, workflow and project"
+
+run ls "$M"
+check "ls MOUNT shows job project workflow ($(echo $OUT))" \
+	test "$(echo $OUT)" = "job project workflow"
+fails_with "the root is read-only: touch MOUNT/x fails (EROFS)" \
+	"Read-only file system" touch "$M/x"
+fails_with "the root is read-only: mkdir MOUNT/d fails (EROFS)" \
+	"Read-only file system" mkdir "$M/d"
+fails_with "a level cannot be removed" "" rmdir "$M/job"
+
+# -- a 100 MiB file --
+head -c $((100 << 20)) /dev/urandom >src/big.bin
+BIG_SHA=$(sha src/big.bin)
+TMO=300 run cp src/big.bin "$M/job/big.bin"
+check "cp of a 100 MiB random file into job/ exits 0 ($ERR)" test "$RC" -eq 0
+P=$(pulled job big.bin)
+check "artifact pull of it has the source's sha256" \
+	test "$(sha "$P")" = "$BIG_SHA"
+rm -f "$P"
+check "stat through the mount gives its size" \
+	test "$(t stat -c %s "$M/job/big.bin")" = $((100 << 20))
+check "reading it back through the mount matches (cat | sha256sum)" \
+	test "$(TMO=300 t cat "$M/job/big.bin" | sha256sum | cut -d' ' -f1)" = "$BIG_SHA"
+
+# -- random writes into an existing file --
+head -c $((9 << 20)) /dev/urandom >src/rw.bin
+head -c $((3 << 20)) /dev/urandom >src/patch.bin
+t cp src/rw.bin "$M/job/rw.bin" || not_ok "cp src/rw.bin into the mount"
+cp src/rw.bin src/rw.local
+RW_OK=1
+for spec in "0 1" "17 3" "1000 9" "1023 2" "2047 40" "2303 1"; do
+	read -r seek count <<<"$spec"
+	dd if=src/patch.bin of=src/rw.local bs=4k seek="$seek" count="$count" \
+		conv=notrunc status=none
+	t dd if=src/patch.bin of="$M/job/rw.bin" bs=4k seek="$seek" \
+		count="$count" conv=notrunc status=none || RW_OK=0
+done
+check "dd conv=notrunc at six offsets into an existing 9 MiB file exits 0" \
+	test "$RW_OK" = 1
+check "the patched file reads back like the same dd on a local copy" \
+	same "$M/job/rw.bin" src/rw.local
+P=$(pulled job rw.bin)
+check "the remote holds the patched bytes (artifact pull)" same "$P" src/rw.local
+
+# -- append --
+printf 'line one\n' >src/app.txt
+t cp src/app.txt "$M/job/app.txt"
+printf 'line two\n' >>src/app.txt
+run bash -c 'printf "line two\n" >>"$1"' _ "$M/job/app.txt"
+check "append with >> exits 0 ($ERR)" test "$RC" -eq 0
+check "the appended file reads back whole" same "$M/job/app.txt" src/app.txt
+P=$(pulled job app.txt)
+check "the remote holds the appended file" same "$P" src/app.txt
+
+# -- truncate --
+head -c 5000000 /dev/urandom >src/tr.bin
+t cp src/tr.bin "$M/job/tr.bin"
+truncate -s 1234567 src/tr.bin
+run truncate -s 1234567 "$M/job/tr.bin"
+check "truncate -s to a smaller size exits 0 ($ERR)" test "$RC" -eq 0
+check "the shortened file has the new size and the old head" \
+	same "$M/job/tr.bin" src/tr.bin
+truncate -s 7000000 src/tr.bin
+run truncate -s 7000000 "$M/job/tr.bin"
+check "truncate -s to a larger size exits 0 ($ERR)" test "$RC" -eq 0
+check "the lengthened file reads back zero-filled" same "$M/job/tr.bin" src/tr.bin
+P=$(pulled job tr.bin)
+check "the remote holds the truncated file" same "$P" src/tr.bin
+run truncate -s 0 "$M/job/tr.bin"
+check "truncate -s 0 leaves an empty file" \
+	test "$RC" -eq 0 -a "$(t stat -c %s "$M/job/tr.bin")" = 0
+
+# -- sparse --
+printf 'head' >src/sparse.bin
+t cp src/sparse.bin "$M/job/sparse.bin"
+dd if=src/patch.bin of=src/sparse.bin bs=4k seek=2500 count=1 conv=notrunc \
+	status=none
+run dd if=src/patch.bin of="$M/job/sparse.bin" bs=4k seek=2500 count=1 \
+	conv=notrunc status=none
+check "dd seek past the end exits 0 ($ERR)" test "$RC" -eq 0
+check "the sparse file has the right size" \
+	test "$(t stat -c %s "$M/job/sparse.bin")" = "$(stat -c %s src/sparse.bin)"
+check "the hole reads as zeros" same "$M/job/sparse.bin" src/sparse.bin
+P=$(pulled job sparse.bin)
+check "the remote holds the sparse file" same "$P" src/sparse.bin
+
+# -- mv --
+echo "moving file" >src/mv.txt
+t cp src/mv.txt "$M/job/mv.txt"
+run mv "$M/job/mv.txt" "$M/workflow/moved.txt"
+check "mv of a file from job/ to workflow/ exits 0 ($ERR)" test "$RC" -eq 0
+check "the source name is gone" test ! -e "$M/job/mv.txt"
+check "the moved file reads back" same "$M/workflow/moved.txt" src/mv.txt
+P=$(pulled workflow moved.txt)
+check "the remote holds it in the workflow store" same "$P" src/mv.txt
+run "$A" pull job mv.txt -d "$WORK/gone.txt" -j "$JOB"
+check "the remote no longer holds it in the job store" test "$RC" -ne 0
+
+mkdir -p src/tree/sub/deeper "src/tree/with space"
+echo one >src/tree/one.txt
+echo two >src/tree/sub/two.txt
+echo three >src/tree/sub/deeper/three.txt
+echo four >"src/tree/with space/four.txt"
+head -c 300000 /dev/urandom >src/tree/sub/blob.bin
+run cp -r src/tree "$M/job/tree"
+check "cp -r of a nested tree into job/ ($ERR)" test "$RC" -eq 0
+run mv "$M/job/tree" "$M/workflow/tree2"
+check "mv of a whole directory from job/ to workflow/ exits 0 ($ERR)" \
+	test "$RC" -eq 0
+check "the old directory is gone" test ! -e "$M/job/tree"
+check "the moved tree equals the source (diff -r)" \
+	t diff -r src/tree "$M/workflow/tree2"
+sleep 1.2 # past metadata_ttl: ask the remote again
+check "after metadata_ttl the moved tree still equals the source" \
+	t diff -r src/tree "$M/workflow/tree2"
+check "the old directory stays gone after metadata_ttl" test ! -e "$M/job/tree"
+run "$A" pull workflow tree2 -d "$WORK/pulls/tree2" -w "$WF"
+check "artifact pulls the moved tree from workflow ($ERR)" \
+	t diff -r src/tree "$WORK/pulls/tree2"
+
+# -- overwrite, replace, remove a tree --
+head -c 2000000 /dev/urandom >src/ow.bin
+echo short >src/ow2.txt
+t cp src/ow.bin "$M/job/ow.bin"
+run cp src/ow2.txt "$M/job/ow.bin"
+check "cp over an existing larger file exits 0 ($ERR)" test "$RC" -eq 0
+check "the overwritten file holds only the new content" \
+	same "$M/job/ow.bin" src/ow2.txt
+P=$(pulled job ow.bin)
+check "the remote holds only the new content" same "$P" src/ow2.txt
+echo replacement >src/rep.txt
+t cp src/rep.txt "$M/job/rep-src.txt"
+t cp src/ow.bin "$M/job/rep-dst.txt"
+run mv "$M/job/rep-src.txt" "$M/job/rep-dst.txt"
+check "mv onto an existing file exits 0 ($ERR)" test "$RC" -eq 0
+check "the target holds the moved content" same "$M/job/rep-dst.txt" src/rep.txt
+check "the moved name is gone" test ! -e "$M/job/rep-src.txt"
+t mkdir -p "$M/job/rmtree/a/b"
+t cp src/rep.txt "$M/job/rmtree/a/b/f"
+t cp src/rep.txt "$M/job/rmtree/g"
+run rm -rf "$M/job/rmtree"
+check "rm -rf of a tree exits 0 ($ERR)" test "$RC" -eq 0
+sleep 1.2
+check "the removed tree stays gone" test ! -e "$M/job/rmtree"
+
+# -- a change made elsewhere shows after metadata_ttl --
+echo "version one" >src/ext.txt
+t cp src/ext.txt "$M/job/ext.txt"
+check "first version reads back" same "$M/job/ext.txt" src/ext.txt
+echo "version two, longer than one" >src/ext.txt
+run "$A" push job src/ext.txt -d ext.txt -f -j "$JOB"
+check "artifact push -f replaces it from outside ($ERR)" test "$RC" -eq 0
+sleep 1.5
+check "after metadata_ttl the mount reads the new version, not cached bytes" \
+	same "$M/job/ext.txt" src/ext.txt
+
+# -- rm, mkdir, rmdir --
+echo bye >src/rm.txt
+t cp src/rm.txt "$M/job/rm.txt"
+run rm "$M/job/rm.txt"
+check "rm exits 0 ($ERR)" test "$RC" -eq 0
+check "the removed file is gone" test ! -e "$M/job/rm.txt"
+run "$A" pull job rm.txt -d "$WORK/rm.txt" -j "$JOB"
+check "the removed file is gone from the remote" test "$RC" -ne 0
+
+run mkdir "$M/job/newdir"
+check "mkdir exits 0 ($ERR)" test "$RC" -eq 0
+sleep 1.2
+check "the empty directory persists past metadata_ttl" test -d "$M/job/newdir"
+run ls "$M/job"
+check "ls shows it" grep -qx newdir "$WORK/out"
+echo x >src/inner.txt
+t cp src/inner.txt "$M/job/newdir/inner.txt"
+fails_with "rmdir of a non-empty directory fails with ENOTEMPTY" \
+	"Directory not empty" rmdir "$M/job/newdir"
+check "the file is still there" same "$M/job/newdir/inner.txt" src/inner.txt
+t rm "$M/job/newdir/inner.txt"
+run rmdir "$M/job/newdir"
+check "rmdir of the emptied directory exits 0 ($ERR)" test "$RC" -eq 0
+sleep 1.2
+check "the removed directory stays gone" test ! -e "$M/job/newdir"
+
+# -- links --
+run ln -s ../some/target "$M/job/link"
+check "ln -s exits 0 ($ERR)" test "$RC" -eq 0
+check "readlink gives the target" \
+	test "$(t readlink "$M/job/link")" = "../some/target"
+sleep 1.2
+check "readlink still gives the target after metadata_ttl" \
+	test "$(t readlink "$M/job/link")" = "../some/target"
+check "it is a symlink (stat %F)" \
+	test "$(t stat -c %F "$M/job/link")" = "symbolic link"
+echo target >src/hl.txt
+t cp src/hl.txt "$M/job/hl.txt"
+run ln "$M/job/hl.txt" "$M/job/hl2.txt"
+check "a hard link fails ($ERR)" test "$RC" -ne 0 -a ! -e "$M/job/hl2.txt"
+
+# -- an executable: chmod +x, remount, run --
+cat >src/hello.c <<'EOF'
+#include <stdio.h>
+int main(void) { puts("hello from the mount"); return 0; }
+EOF
+if command -v cc >/dev/null && cc -o src/hello src/hello.c; then
+	chmod 0644 src/hello
+	t cp src/hello "$M/workflow/hello"
+	check "the copied program has mode 644" \
+		test "$(t stat -c %a "$M/workflow/hello")" = 644
+	check "test -x (access X_OK) is false for it, as on a local disk" \
+		test ! -x "$M/workflow/hello"
+	run chmod +x "$M/workflow/hello"
+	check "chmod +x of a compiled program exits 0 ($ERR)" test "$RC" -eq 0
+	P=$(pulled workflow hello)
+	check "the remote holds the exec bit (artifact pull gives mode 755)" \
+		test "$(stat -c %a "$P")" = 755
+	run cc -o "$M/workflow/hello-cc" src/hello.c
+	check "cc -o writes a program straight into the mount ($ERR)" \
+		test "$RC" -eq 0
+	run "$M/workflow/hello-cc"
+	check "the program cc wrote into the mount runs ($OUT $ERR)" \
+		test "$OUT" = "hello from the mount"
+else
+	not_ok "cc cannot compile a test program"
+fi
+
+# -- mmap --
+head -c 6000000 /dev/urandom >src/mm.bin
+t cp src/mm.bin "$M/job/mm.bin"
+run python3 -c '
+import mmap, sys
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "rb") as g:
+    m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    want = g.read()
+    assert len(m) == len(want), (len(m), len(want))
+    assert m[5000000:5000100] == want[5000000:5000100]
+    assert m[:] == want
+' "$M/job/mm.bin" src/mm.bin
+check "an mmap read matches the source ($ERR)" test "$RC" -eq 0
+
+# -- 2000 files in one directory --
+mkdir -p src/many
+for i in $(seq -w 1 2000); do echo "$i" >"src/many/f$i"; done
+TMO=300 run "$A" push job src/many -d many -j "$JOB"
+check "artifact push of 2000 files ($ERR)" test "$RC" -eq 0
+run ls -l "$M/job/many"
+check "ls -l of a directory of 2000 files lists 2000 entries" \
+	test "$(grep -c '^-' "$WORK/out")" -eq 2000
+check "a file in it reads back" \
+	test "$(t cat "$M/job/many/f1999")" = "1999"
+
+# -- objects from other tools --
+if [[ $BACKEND != file ]]; then
+	echo planted >src/planted.txt
+	if plant "artifacts/jobs/$JOB/planted.txt" src/planted.txt &&
+		plant "artifacts/jobs/$JOB/pdir/inner.txt" src/planted.txt; then
+		lm=$(t aws --endpoint-url "$ENDPOINT" --region "$AWS_REGION" \
+			s3api head-object --bucket "$BUCKET" \
+			--key "$PREFIX/artifacts/jobs/$JOB/planted.txt" \
+			--query LastModified --output text 2>/dev/null)
+		lm=$(date -d "$lm" +%s 2>/dev/null)
+		sleep 1.2
+		check "a planted object without metadata shows mode 0644" \
+			test "$(t stat -c %a "$M/job/planted.txt")" = 644
+		check "its mtime is its Last-Modified ($lm)" \
+			test "$(t stat -c %Y "$M/job/planted.txt")" = "$lm"
+		check "its owner is the mounting user" \
+			test "$(t stat -c %u "$M/job/planted.txt")" = "$(id -u)"
+		check "a planted object reads back" \
+			same "$M/job/planted.txt" src/planted.txt
+		check "a directory implied by a planted key shows mode 0755" \
+			test "$(t stat -c %a "$M/job/pdir")" = 755
+	else
+		not_ok "plant objects with aws s3api put-object ($(cat "$WORK/plant.err"))"
+	fi
+fi
+
+# -- touch -d --
+echo stamp >src/stamp.txt
+t cp src/stamp.txt "$M/job/stamp.txt"
+run touch -d "2001-02-03 04:05:06 UTC" "$M/job/stamp.txt"
+check "touch -d exits 0 ($ERR)" test "$RC" -eq 0
+STAMP=$(date -d "2001-02-03 04:05:06 UTC" +%s)
+check "stat shows the new mtime" \
+	test "$(t stat -c %Y "$M/job/stamp.txt")" = "$STAMP"
+
+# -- df --
+run df "$M"
+check "df MOUNT works ($ERR)" test "$RC" -eq 0
+run df "$M/job"
+check "df MOUNT/job works ($ERR)" test "$RC" -eq 0
+
+# -- names too long for a key --
+LONG=$(printf 'n%.0s' $(seq 1 250))
+d=$M/job/long
+t mkdir "$d"
+levels=0
+ERR=
+for i in 1 2 3 4 5 6; do
+	if ! t mkdir "$d/$LONG$i" 2>"$WORK/err"; then
+		ERR=$(cat "$WORK/err")
+		break
+	fi
+	d=$d/$LONG$i
+	levels=$i
+done
+check "nested long names work until the key would pass 1024 bytes ($levels levels)" \
+	test "$levels" -ge 2 -a "$levels" -le 4
+check "the name that passes 1024 bytes fails with 'File name too long' ($ERR)" \
+	test -n "$ERR" -a -z "${ERR##*File name too long*}"
+fails_with "a file whose key would pass 1024 bytes fails with ENAMETOOLONG" \
+	"File name too long" cp src/stamp.txt "$d/$LONG.txt"
+
+# -- O_EXCL --
+run python3 -c '
+import errno, os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.write(fd, b"first\n")
+os.close(fd)
+try:
+    os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EEXIST else 3)
+sys.exit(2)
+' "$M/job/excl.txt"
+check "O_EXCL create twice: the second fails with EEXIST (exit $RC $ERR)" \
+	test "$RC" -eq 0
+check "the first O_EXCL create's content stays" \
+	test "$(t cat "$M/job/excl.txt")" = "first"
+
+# -- concurrency on one mount --
+(t cat "$M/job/big.bin" | sha256sum >"$WORK/r1") &
+r1=$!
+(t cat "$M/job/big.bin" | sha256sum >"$WORK/r2") &
+r2=$!
+wait "$r1" "$r2"
+check "two concurrent readers of the 100 MiB file both read it right" \
+	test "$(cut -d' ' -f1 "$WORK/r1")" = "$BIG_SHA" \
+	-a "$(cut -d' ' -f1 "$WORK/r2")" = "$BIG_SHA"
+run python3 -c '
+import os, subprocess, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
+os.write(fd, b"written by one\n")
+seen = subprocess.run(["cat", p], capture_output=True, timeout=30).stdout
+assert seen == b"written by one\n", ("while open", seen)
+os.write(fd, b"and more\n")
+os.close(fd)
+seen = subprocess.run(["cat", p], capture_output=True, timeout=30).stdout
+assert seen == b"written by one\nand more\n", ("after close", seen)
+' "$M/job/shared.txt"
+check "a file being written by one process reads right from another ($ERR)" \
+	test "$RC" -eq 0
+
+# -- a second mount of the same remote (another machine) --
+M2=$WORK/mnt2
+if mount_fs "$M2" "$LOG.m2" "$OPTS2"; then
+	echo "from mount one" >src/cross.txt
+	t cp src/cross.txt "$M/job/cross.txt"
+	check "a second mount reads what the first wrote" \
+		same "$M2/job/cross.txt" src/cross.txt
+	echo "from mount two, changed" >src/cross.txt
+	t cp src/cross.txt "$M2/job/cross.txt"
+	sleep 1.5
+	check "the first mount sees the second's overwrite after metadata_ttl" \
+		same "$M/job/cross.txt" src/cross.txt
+	run python3 -c '
+import errno, os, sys
+for p in sys.argv[1:]:
+    try:
+        fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.write(fd, p.encode())
+        os.close(fd)
+    except OSError as e:
+        sys.exit(0 if (e.errno == errno.EEXIST and p == sys.argv[2]) else 3)
+sys.exit(2)
+' "$M/job/excl2.txt" "$M2/job/excl2.txt"
+	check "O_EXCL on the second mount fails for a file the first created (exit $RC $ERR)" \
+		test "$RC" -eq 0
+	check "fusermount3 -u of the second mount succeeds" umount_fs "$M2"
+else
+	not_ok "a second mount of the same remote"
+fi
+
+# ---- remount: what survives ---------------------------------------------
+
+check "fusermount3 -u succeeds after writes, the daemon exits 0" umount_fs "$M"
+check "nothing is left mounted" bash -c '! timeout 5 mountpoint -q "$1"' _ "$M"
+if mount_fs "$M" "$LOG.2" "$OPTS"; then
+	ok "remount"
+	if [[ -f src/hello ]]; then
+		check "the exec bit survives the remount" test -x "$M/workflow/hello"
+		run "$M/workflow/hello"
+		check "the compiled program runs from the mount ($OUT $ERR)" \
+			test "$RC" -eq 0 -a "$OUT" = "hello from the mount"
+	fi
+	check "the mtime set with touch -d survives the remount" \
+		test "$(t stat -c %Y "$M/job/stamp.txt")" = "$STAMP"
+	check "the 100 MiB file reads right after the remount (from the cache)" \
+		test "$(TMO=300 t cat "$M/job/big.bin" | sha256sum | cut -d' ' -f1)" = "$BIG_SHA"
+	check "fusermount3 -u of the remount succeeds" umount_fs "$M"
+else
+	not_ok "remount"
+fi
+
+# ---- a failed upload ------------------------------------------------------
+
+if [[ $BACKEND == moto ]]; then
+	# A private moto just for this case, killed by PID while a file is
+	# open for writing.
+	source "$HERE/../../scripts/lib/servers.sh"
+	saved=("$AFS_TEST_MOTO_ENDPOINT" "$AFS_TEST_MOTO_KEY" "$AFS_TEST_MOTO_SECRET" "$AFS_TEST_MOTO_BUCKET")
+	if afs_start_moto "$WORK/private" 2>"$WORK/private.err"; then
+		PRIVATE_PIDS+=("$AFS_LAST_PID")
+		pmoto=$AFS_LAST_PID
+		pend=$AFS_TEST_MOTO_ENDPOINT
+		pkey=$AFS_TEST_MOTO_KEY pbucket=$AFS_TEST_MOTO_BUCKET
+		psecret=$AFS_TEST_MOTO_SECRET
+		AFS_TEST_MOTO_ENDPOINT=${saved[0]} AFS_TEST_MOTO_KEY=${saved[1]}
+		AFS_TEST_MOTO_SECRET=${saved[2]} AFS_TEST_MOTO_BUCKET=${saved[3]}
+		PM=$WORK/pmnt
+		if mount_fs "$PM" "$WORK/private.log" \
+			"remote=s3://$pbucket/p,endpoint=$pend,cache_dir=$WORK/pcache,job=$JOB" \
+			AWS_ACCESS_KEY_ID="$pkey" AWS_SECRET_ACCESS_KEY="$psecret"; then
+			TMO=300 run python3 -c '
+import os, signal, sys, time
+p, pid = sys.argv[1], int(sys.argv[2])
+fd = os.open(p, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
+os.write(fd, os.urandom(3 << 20))
+os.kill(pid, signal.SIGKILL)
+time.sleep(0.5)
+try:
+    os.close(fd)
+except OSError as e:
+    print("close failed:", e)
+    sys.exit(0)
+sys.exit(1)
+' "$PM/job/lost.bin" "$pmoto"
+			{ wait "$pmoto"; } 2>/dev/null
+			check "close() fails when the upload cannot reach the server ($OUT)" \
+				test "$RC" -eq 0
+			check "the daemon logs why the upload failed" \
+				grep -q "lost.bin" "$WORK/private.log"
+			echo data >src/dead.txt
+			TMO=300 run cp src/dead.txt "$PM/job/dead.txt"
+			check "cp into a mount whose server is gone exits non-zero" \
+				test "$RC" -ne 0 -a "$RC" -ne 124
+			check "fusermount3 -u works with the server gone" umount_fs "$PM"
+		else
+			not_ok "mount against a private moto"
+		fi
+	else
+		not_ok "start a private moto ($(tail -n 3 "$WORK/private.err"))"
+	fi
+fi
+
+# ---- mounts that cannot work fail at mount time ---------------------------
+
+# bad_mount DESC OPTS [ENV=VALUE...] -- exit 1, one line on stderr, and no
+# mountpoint left behind.
+bad_mount() {
+	local desc=$1 opts=$2 dir=$WORK/bad rc lines
+	shift 2
+	mkdir -p "$dir"
+	timeout -k 5 90 env "$@" "$FS" "$dir" -f -o "$opts" </dev/null \
+		>"$WORK/bad.out" 2>"$WORK/bad.err"
+	rc=$?
+	lines=$(wc -l <"$WORK/bad.err")
+	if timeout 5 mountpoint -q "$dir"; then
+		not_ok "$desc: left a mountpoint behind"
+		timeout 30 fusermount3 -u "$dir" || timeout 30 fusermount3 -uz "$dir"
+		return
+	fi
+	if ((rc == 1 && lines == 1)); then
+		ok "$desc ($(cat "$WORK/bad.err"))"
+	else
+		not_ok "$desc (exit $rc, $lines lines: $(head -c 300 "$WORK/bad.err"))"
+	fi
+}
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bad_mount "an unreachable endpoint fails at mount time" \
+	"remote=s3://afs-test/x,endpoint=http://127.0.0.1:$port,cache_dir=$WORK/bcache,job=$JOB" \
+	AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s
+if [[ $BACKEND != file ]]; then
+	bad_mount "a missing bucket fails at mount time" \
+		"remote=s3://no-such-bucket-$RUN_ID/x,endpoint=$ENDPOINT,cache_dir=$WORK/bcache,job=$JOB"
+fi
+if [[ $BACKEND == swift ]]; then
+	bad_mount "a wrong secret fails at mount time" "$OPTS" \
+		AWS_SECRET_ACCESS_KEY=not-the-secret
+fi
+touch "$WORK/not-a-dir"
+bad_mount "a cache_dir that is a file fails at mount time" \
+	"remote=$REMOTE$ENDPOINT_OPT,cache_dir=$WORK/not-a-dir,job=$JOB"
+bad_mount "cache_size=abc fails at mount time" "$OPTS,cache_size=abc"
+
+echo "$PASS passed, $FAIL failed"
+((FAIL == 0))
