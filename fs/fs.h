@@ -98,6 +98,7 @@ struct fs_opts {
 	uint32_t block_size;
 	int64_t expire_in[STORE_LEVELS]; /* seconds, or STORE_NEVER */
 	double metadata_ttl;
+	double sweep_interval; /* seconds between sweeps; 0: never */
 	int debug, foreground, read_only;
 };
 
@@ -118,6 +119,13 @@ struct fs {
 	fuse_ino_t next_ino;
 	struct inode *root;
 	struct inode *levels[STORE_LEVELS];
+
+	/* The sweeper (sweeper.c). */
+	pthread_t sweeper;
+	int sweeper_running;
+	pthread_mutex_t sweep_lock;
+	pthread_cond_t sweep_cond;
+	int sweep_stop; /* guarded by sweep_lock */
 
 	/* The clock, so tests can pin it. */
 	int64_t (*now)(void);
@@ -181,6 +189,13 @@ int fs_batch_submit(struct fs *fs, struct fs_batch *b, void (*fn)(void *),
 void fs_batch_done(struct fs_batch *b);
 /* Wait for every job of b, then free b's resources. */
 void fs_batch_finish(struct fs_batch *b);
+
+/* ---- sweeper.c: deleting expired artifacts of the mounted stores ------ */
+
+/* Start the sweeper thread (none when sweep_interval is 0).  -errno. */
+int fs_sweeper_start(struct fs *fs);
+/* Stop it and wait for it; a sweep in progress finishes first. */
+void fs_sweeper_stop(struct fs *fs);
 
 /* ---- ops.c ------------------------------------------------------------ */
 

@@ -26,6 +26,7 @@ struct cli {
 	char *remote, *endpoint, *region;
 	char *ids[STORE_LEVELS];
 	char *cache_dir, *cache_size, *block_size, *metadata_ttl;
+	char *sweep_interval;
 	char *expire_in[STORE_LEVELS];
 	int help, version;
 };
@@ -42,6 +43,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("cache_size=%s", cache_size),
 	OPT("block_size=%s", block_size),
 	OPT("metadata_ttl=%s", metadata_ttl),
+	OPT("sweep_interval=%s", sweep_interval),
 	OPT("job_expire_in=%s", expire_in[STORE_JOB]),
 	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
 	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
@@ -76,6 +78,9 @@ static void usage(const char *prog)
 	       "  -o cache_size=SIZE      disk budget of the cache (default 2G)\n"
 	       "  -o block_size=SIZE      cache block size (default 4M)\n"
 	       "  -o metadata_ttl=SECONDS trust attributes this long (default 1)\n"
+	       "  -o sweep_interval=SECONDS  delete expired artifacts of the\n"
+	       "                          mounted stores this often (default\n"
+	       "                          600; 0 never)\n"
 	       "  -o job_expire_in=DUR, workflow_expire_in=DUR,\n"
 	       "     project_expire_in=DUR  expiry of new files (default never)\n"
 	       "\n"
@@ -149,6 +154,16 @@ static int apply_options(struct fs *fs, struct cli *c)
 			return fail("bad metadata_ttl '%s' (seconds, 0-86400)",
 				    c->metadata_ttl);
 		o->metadata_ttl = t;
+	}
+	o->sweep_interval = 600;
+	if (c->sweep_interval) {
+		char *end = NULL;
+		double t = strtod(c->sweep_interval, &end);
+
+		if (!end || *end || t < 0 || t > 31536000)
+			return fail("bad sweep_interval '%s' (seconds; 0 never)",
+				    c->sweep_interval);
+		o->sweep_interval = t;
 	}
 	o->cache_dir = c->cache_dir;
 	if (!o->cache_dir) {
@@ -264,6 +279,7 @@ int main(int argc, char **argv)
 	struct cli c = {0};
 	struct fs *fs = NULL;
 	int mounted = 0;
+	int sweeping = 0;
 	int ret = 1;
 	int rc;
 
@@ -346,6 +362,9 @@ int main(int argc, char **argv)
 	fs->meta_pool = remote_pool_new(16);
 	if (!fs->pool || !fs->meta_pool)
 		goto out;
+	if (fs_sweeper_start(fs))
+		goto out;
+	sweeping = 1;
 	fs_log(fs, "mounted %s on %s", remote_name(fs->remote),
 	       cmd.mountpoint);
 	if (cmd.singlethread)
@@ -360,6 +379,8 @@ out:
 		fuse_remove_signal_handlers(se);
 		fuse_session_destroy(se);
 	}
+	if (sweeping)
+		fs_sweeper_stop(fs);
 	if (fs) {
 		remote_pool_free(fs->pool);
 		remote_pool_free(fs->meta_pool);
@@ -384,6 +405,7 @@ out:
 	free(c.cache_size);
 	free(c.block_size);
 	free(c.metadata_ttl);
+	free(c.sweep_interval);
 	remote_config_clear(&cfg);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
