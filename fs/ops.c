@@ -85,6 +85,29 @@ static int child_key(struct fs *fs, struct inode *parent, const char *name,
 	return 0;
 }
 
+/* The inode the kernel calls ino, or NULL when it is unknown (forgotten). */
+static struct inode *inode_of(struct fs *fs, fuse_ino_t ino)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return in;
+}
+
+/* The parent inode (-ESTALE when unknown) and the key of its child name
+ * (see child_key; caller frees *key). */
+static int parent_child(struct fs *fs, fuse_ino_t parent, const char *name,
+			int dir, struct inode **p, char **key)
+{
+	*key = NULL;
+	*p = inode_of(fs, parent);
+	if (!*p)
+		return -ESTALE;
+	return child_key(fs, *p, name, dir, key);
+}
+
 static void fill_entry(struct fs *fs, struct inode *in,
 		       struct fuse_entry_param *e)
 {
@@ -310,9 +333,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	(void)fi;
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	in = inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -339,9 +360,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	mode_t mode;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	in = inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -436,9 +455,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 				    FUSE_SET_ATTR_MTIME_NOW);
 	int rc = 0;
 
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	in = inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -598,14 +615,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *fkey = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = child_key(fs, p, name, 1, &key);
+	rc = parent_child(fs, parent, name, 1, &p, &key);
 	if (rc == 0)
 		rc = child_key(fs, p, name, 0, &fkey);
 	if (rc)
@@ -654,14 +664,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *key = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = child_key(fs, p, name, 0, &key);
+	rc = parent_child(fs, parent, name, 0, &p, &key);
 	if (rc)
 		goto out;
 	rc = remote_delete(fs->remote, key, &err);
@@ -692,14 +695,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char *key = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = child_key(fs, p, name, 1, &key);
+	rc = parent_child(fs, parent, name, 1, &p, &key);
 	if (rc)
 		goto out;
 	lo.prefix = key;
@@ -746,14 +742,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	char *key = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = child_key(fs, p, name, 0, &key);
+	rc = parent_child(fs, parent, name, 0, &p, &key);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
@@ -1140,9 +1129,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct inode *in;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
+	in = inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -1169,14 +1156,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *key = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = child_key(fs, p, name, 0, &key);
+	rc = parent_child(fs, parent, name, 0, &p, &key);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
