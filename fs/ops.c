@@ -158,6 +158,16 @@ static int resolve(struct fs *fs, const char *key, enum store_level level,
 		fs_log(fs, "lookup of %s failed: %s", key, err.msg);
 		goto out;
 	}
+	/* Created here and still open for writing: not stored until flush,
+	 * but it exists (stat, mv) for everyone on this mount meanwhile. */
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_by_key(fs, key);
+	if (in && in->wf) {
+		*out = in;
+		rc = 0;
+		goto out;
+	}
+	pthread_mutex_unlock(&fs->lock);
 	if (asprintf(&dkey, "%s/", key) < 0) {
 		dkey = NULL;
 		rc = -ENOMEM;
