@@ -640,6 +640,43 @@ assert seen == b"written by one\nand more\n", ("after close", seen)
 check "a file being written by one process reads right from another ($ERR)" \
 	test "$RC" -eq 0
 
+# -- a file still open for writing, past metadata_ttl (a job's build log) --
+run python3 -c '
+import os, sys, time
+d = sys.argv[1]
+p = os.path.join(d, "open-log.txt")
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"abc")
+time.sleep(2.5)  # past metadata_ttl and the entry timeout
+errs = []
+try:
+    if os.stat(p).st_size != 3:
+        errs.append("stat: wrong size")
+except OSError as e:
+    errs.append("stat: %s" % e)
+if "open-log.txt" not in os.listdir(d):
+    errs.append("listing omits it")
+os.close(fd)
+print("; ".join(errs))
+sys.exit(1 if errs else 0)
+' "$M/job"
+check "a file open for writing stays visible past metadata_ttl ($OUT$ERR)" \
+	test "$RC" -eq 0
+run python3 -c '
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+fd = os.open(a, os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"abc")
+os.rename(a, b)
+os.write(fd, b"def")
+os.close(fd)
+' "$M/job/rn-open1.txt" "$M/job/rn-open2.txt"
+check "mv of a file while it is open for writing works ($ERR)" test "$RC" -eq 0
+sleep 1.2
+check "the renamed file holds everything written, the old name is gone" \
+	test "$(t cat "$M/job/rn-open2.txt" 2>/dev/null)" = abcdef \
+	-a ! -e "$M/job/rn-open1.txt"
+
 # -- a second mount of the same remote (another machine) --
 M2=$WORK/mnt2
 if mount_fs "$M2" "$LOG.m2" "$OPTS2"; then
@@ -710,23 +747,40 @@ if [[ $BACKEND == moto ]]; then
 		if mount_fs "$PM" "$WORK/private.log" \
 			"remote=s3://$pbucket/p,endpoint=$pend,cache_dir=$WORK/pcache,job=$JOB" \
 			AWS_ACCESS_KEY_ID="$pkey" AWS_SECRET_ACCESS_KEY="$psecret"; then
+			# Open both files while the server is up; stream 20 MiB
+			# of the big one (multipart parts go out while it is
+			# written), kill the server, write 20 MiB more.
 			TMO=300 run python3 -c '
 import os, signal, sys, time
-p, pid = sys.argv[1], int(sys.argv[2])
-fd = os.open(p, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
-os.write(fd, os.urandom(3 << 20))
+small, big, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fl = os.O_CREAT | os.O_TRUNC | os.O_WRONLY
+fs, fb = os.open(small, fl, 0o644), os.open(big, fl, 0o644)
+os.write(fs, os.urandom(3 << 20))
+chunk = os.urandom(1 << 20)
+for _ in range(20):
+    os.write(fb, chunk)
 os.kill(pid, signal.SIGKILL)
 time.sleep(0.5)
+res = []
 try:
-    os.close(fd)
+    os.close(fs)
+    res.append("small:closed")
 except OSError as e:
-    print("close failed:", e)
-    sys.exit(0)
-sys.exit(1)
-' "$PM/job/lost.bin" "$pmoto"
+    res.append("small:close failed (%s)" % e)
+try:
+    for _ in range(20):
+        os.write(fb, chunk)
+    os.close(fb)
+    res.append("big:closed")
+except OSError as e:
+    res.append("big:failed (%s)" % e)
+print(" ".join(res))
+' "$PM/job/lost.bin" "$PM/job/lost-big.bin" "$pmoto"
 			{ wait "$pmoto"; } 2>/dev/null
 			check "close() fails when the upload cannot reach the server ($OUT)" \
-				test "$RC" -eq 0
+				test -n "$OUT" -a -n "${OUT##*small:closed*}"
+			check "a 40 MiB streamed write fails at write or close when the server dies midway" \
+				test -n "$OUT" -a -n "${OUT##*big:closed*}"
 			check "the daemon logs why the upload failed" \
 				grep -q "lost.bin" "$WORK/private.log"
 			echo data >src/dead.txt
