@@ -3,12 +3,10 @@
  * for a cron job (SPEC section 4).
  *
  * Every object under "artifacts/" (every level, every ID, directory markers
- * included) is listed flat, a page of up to 1000 keys at a time, each page
- * resuming strictly after the last key seen (start_after), so deletions
- * behind the cursor cannot make it skip anything.  A listing carries no
- * metadata, so each object of a page is HEADed on a pool of
- * CLI_HEAD_THREADS threads; those whose x-amz-meta-expires-at has passed go
- * in one batch delete per page.  `now` is read once, at the start.
+ * included) goes through remote_sweep() (remote/sweep.h), the core the
+ * mount's sweeper uses too: listed page by page, HEADed in parallel for
+ * x-amz-meta-expires-at, the expired ones of a page batch-deleted.  `now`
+ * is read once, at the start.
  *
  * A retention policy (--policy FILE, JSON) adds age rules per level, like
  * Semaphore's project settings:
@@ -36,6 +34,7 @@
  * before it is gone.
  */
 #include "cli.h"
+#include "sweep.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -45,8 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define GC_PAGE 1000u /* keys per listing page and per batch delete */
 
 const struct cli_verb cli_verb_gc = {
 	.name = "gc",
@@ -70,18 +67,6 @@ struct gc_rule {
 struct gc_policy {
 	struct gc_rule *rules[STORE_LEVELS];
 	size_t n[STORE_LEVELS];
-};
-
-/* One object of the current page.  Written by one pool job only. */
-struct gc_item {
-	struct remote *r;
-	const char *key; /* borrowed from the page */
-	uint64_t size;
-	int64_t now;
-	int need_head; /* no age rule decided it */
-	int del;       /* to be deleted */
-	int rc;        /* HEAD failure, or 0 */
-	char msg[REMOTE_ERRMSG_MAX];
 };
 
 static void policy_free(struct gc_policy *p)
@@ -317,199 +302,54 @@ static int key_split(const char *key, enum store_level *level,
 	return 0;
 }
 
-/* Apply the age rules to one listed object: sets it->del when the first
- * matching rule says it is too old, else it->need_head.  -ENOMEM. */
-static int policy_decide(const struct gc_policy *p,
-			 const struct remote_list_entry *e, int64_t now,
-			 struct gc_item *it)
+/* What remote_sweep() asks gc about each listed object. */
+struct gc_ctx {
+	const struct gc_policy *p;
+	int64_t now;
+	int dry_run;
+	int oom; /* a glob could not be matched for lack of memory */
+};
+
+/* The age rules' verdict on one listed object: DELETE when the first
+ * matching rule says it is too old, else CHECK (HEAD for its expiry). */
+static enum remote_sweep_verdict policy_decide(void *arg,
+					       const struct remote_list_entry *e)
 {
+	struct gc_ctx *ctx = arg;
+	const struct gc_policy *p = ctx->p;
 	enum store_level level;
 	const char *rel;
 	size_t i;
 	int m;
 
-	it->need_head = 1;
 	if (key_split(e->key, &level, &rel))
-		return 0;
+		return REMOTE_SWEEP_CHECK;
 	for (i = 0; i < p->n[level]; i++) {
 		m = rule_match(&p->rules[level][i], rel);
-		if (m < 0)
-			return m;
+		if (m < 0) {
+			ctx->oom = 1; /* keep it: never delete on doubt */
+			return REMOTE_SWEEP_KEEP;
+		}
 		if (!m)
 			continue;
 		if (p->rules[level][i].age != STORE_NEVER &&
-		    now - (int64_t)e->mtime.tv_sec > p->rules[level][i].age) {
-			it->del = 1;
-			it->need_head = 0;
-		}
+		    ctx->now - (int64_t)e->mtime.tv_sec >
+			    p->rules[level][i].age)
+			return REMOTE_SWEEP_DELETE;
 		break;
 	}
-	return 0;
+	return REMOTE_SWEEP_CHECK;
 }
 
-/* Pool job: HEAD one object and mark it for deletion if it has expired.  A
- * key gone in the meantime is left alone. */
-static void head_one(void *arg)
+/* One line per deleted (or, dry run, doomed) key, once its batch went. */
+static void report(void *arg, const char *key, uint64_t size, const char *why)
 {
-	struct gc_item *it = arg;
-	struct remote_stat st;
-	struct remote_error err;
-	struct store_meta sm;
-	int rc;
+	struct gc_ctx *ctx = arg;
 
-	memset(&st, 0, sizeof(st));
-	memset(&err, 0, sizeof(err));
-	rc = remote_head(it->r, it->key, &st, &err);
-	if (rc == -ENOENT)
-		goto out;
-	if (rc) {
-		it->rc = rc;
-		snprintf(it->msg, sizeof(it->msg), "%s", cli_errmsg(&err, rc));
-		goto out;
-	}
-	store_meta_decode(&st.meta, &sm);
-	if (store_meta_expired(&sm, it->now))
-		it->del = 1;
-out:
-	remote_stat_clear(&st);
-}
-
-/* Totals over the sweep. */
-struct gc_totals {
-	size_t count;
-	uint64_t bytes;
-};
-
-/*
- * Decide and delete one page: age rules first, then HEADs on the pool for
- * the rest, then one batch delete (none with dry_run), then the "deleted"
- * lines.  items and keys have room for page->n_entries.  Prints failures.
- */
-static int sweep_page(const struct cli_args *a, struct remote *r,
-		      struct remote_pool *pool, const struct gc_policy *p,
-		      int dry_run, int64_t now, const struct remote_list *page,
-		      struct gc_item *items, const char **keys,
-		      struct gc_totals *tot)
-{
-	struct remote_error err;
-	size_t i, nheads = 0, ndel = 0;
-	int rc = 0;
-
-	memset(&err, 0, sizeof(err));
-	for (i = 0; i < page->n_entries; i++) {
-		memset(&items[i], 0, sizeof(items[i]));
-		items[i].r = r;
-		items[i].key = page->entries[i].key;
-		items[i].size = page->entries[i].size;
-		items[i].now = now;
-		rc = policy_decide(p, &page->entries[i], now, &items[i]);
-		if (rc) {
-			cli_fail(a, "out of memory");
-			return rc;
-		}
-		if (!items[i].need_head)
-			continue;
-		rc = remote_pool_submit(pool, head_one, &items[i]);
-		if (rc) {
-			remote_pool_wait(pool);
-			cli_fail(a, "out of memory");
-			return rc;
-		}
-		nheads++;
-	}
-	if (nheads)
-		remote_pool_wait(pool);
-	for (i = 0; i < page->n_entries; i++) {
-		if (items[i].rc) {
-			cli_fail(a, "%s", items[i].msg);
-			return items[i].rc;
-		}
-		if (items[i].del)
-			keys[ndel++] = items[i].key;
-	}
-	if (ndel && !dry_run) {
-		rc = remote_delete_many(r, keys, ndel, &err);
-		if (rc) {
-			cli_fail(a, "%s", cli_errmsg(&err, rc));
-			return rc;
-		}
-	}
-	for (i = 0; i < page->n_entries; i++) {
-		if (!items[i].del)
-			continue;
-		printf("%s %s\n", dry_run ? "would delete" : "deleted",
-		       items[i].key);
-		tot->count++;
-		tot->bytes += items[i].size;
-	}
+	(void)size;
+	(void)why;
+	printf("%s %s\n", ctx->dry_run ? "would delete" : "deleted", key);
 	fflush(stdout);
-	return 0;
-}
-
-/* List "artifacts/" page by page and sweep each.  Prints failures. */
-static int sweep(const struct cli_args *a, struct remote *r,
-		 const struct gc_policy *p, int dry_run, struct gc_totals *tot)
-{
-	struct remote_list_opts lo;
-	struct remote_list page;
-	struct remote_error err;
-	struct remote_pool *pool = NULL;
-	struct gc_item *items = NULL;
-	const char **keys = NULL;
-	char *after = NULL;
-	int64_t now = (int64_t)time(NULL);
-	int rc = 0;
-
-	memset(&page, 0, sizeof(page));
-	items = calloc(GC_PAGE, sizeof(*items));
-	keys = calloc(GC_PAGE, sizeof(*keys));
-	pool = remote_pool_new(CLI_HEAD_THREADS);
-	if (!items || !keys || !pool) {
-		rc = -ENOMEM;
-		cli_fail(a, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		memset(&lo, 0, sizeof(lo));
-		memset(&err, 0, sizeof(err));
-		lo.prefix = "artifacts/";
-		lo.start_after = after;
-		lo.max_keys = GC_PAGE;
-		rc = remote_list(r, &lo, &page, &err);
-		if (rc) {
-			cli_fail(a, "%s", cli_errmsg(&err, rc));
-			goto out;
-		}
-		if (page.n_entries > GC_PAGE) {
-			rc = -EIO;
-			cli_fail(a, "the remote returned %zu keys for a page of %u",
-				 page.n_entries, GC_PAGE);
-			goto out;
-		}
-		if (page.n_entries == 0)
-			break;
-		rc = sweep_page(a, r, pool, p, dry_run, now, &page, items, keys,
-				tot);
-		if (rc)
-			goto out;
-		free(after);
-		after = strdup(page.entries[page.n_entries - 1].key);
-		if (!after) {
-			rc = -ENOMEM;
-			cli_fail(a, "out of memory");
-			goto out;
-		}
-		if (!page.next_token)
-			break;
-		remote_list_clear(&page);
-	}
-out:
-	remote_pool_free(pool);
-	remote_list_clear(&page);
-	free(after);
-	free(items);
-	free(keys);
-	return rc;
 }
 
 static void gc_help(void)
@@ -588,8 +428,16 @@ int cli_gc(int argc, char **argv, mode_t um)
 {
 	struct cli_args a;
 	struct gc_policy p;
-	struct gc_totals tot = { 0, 0 };
+	struct gc_ctx ctx = {0};
+	struct remote_sweep_opts so = {.prefix = "artifacts/",
+				       .threads = CLI_HEAD_THREADS,
+				       .decide = policy_decide,
+				       .report = report,
+				       .ctx = &ctx};
+	struct remote_error err = {{0}};
 	struct remote *r = NULL;
+	uint64_t bytes = 0;
+	size_t count = 0;
 	const char *policy;
 	char freed[32];
 	int dry_run, rc;
@@ -607,16 +455,25 @@ int cli_gc(int argc, char **argv, mode_t um)
 	rc = cli_open_remote(&a, &r);
 	if (rc)
 		goto out;
-	rc = sweep(&a, r, &p, dry_run, &tot);
-	if (rc)
+	ctx.p = &p;
+	ctx.now = (int64_t)time(NULL);
+	ctx.dry_run = dry_run;
+	so.now = ctx.now;
+	so.dry_run = dry_run;
+	rc = remote_sweep(r, &so, &count, &bytes, &err);
+	if (rc == 0 && ctx.oom)
+		rc = -ENOMEM;
+	if (rc) {
+		cli_fail(&a, "%s", cli_errmsg(&err, rc));
 		goto out;
-	store_size_format(tot.bytes, freed, sizeof(freed));
+	}
+	store_size_format(bytes, freed, sizeof(freed));
 	if (dry_run)
 		printf("Would delete %zu expired artifact%s, freeing %s.\n",
-		       tot.count, tot.count == 1 ? "" : "s", freed);
+		       count, count == 1 ? "" : "s", freed);
 	else
-		printf("Deleted %zu expired artifact%s, freed %s.\n", tot.count,
-		       tot.count == 1 ? "" : "s", freed);
+		printf("Deleted %zu expired artifact%s, freed %s.\n", count,
+		       count == 1 ? "" : "s", freed);
 out:
 	policy_free(&p);
 	remote_close(r);

@@ -159,28 +159,34 @@ int remote_sweep(struct remote *r, const struct remote_sweep_opts *opts,
 	struct remote_pool *pool = NULL;
 	size_t n = 0;
 	uint64_t b = 0;
-	char *token = NULL;
+	char *after = NULL;
+	int more = 0;
 	int rc = 0;
 
 	pool = remote_pool_new(opts->threads ? opts->threads : 16);
 	if (!pool)
 		return -ENOMEM;
+	/* Each page resumes strictly after the last key seen (start-after,
+	 * not a continuation token), so deleting behind the cursor can never
+	 * make a listing skip keys. */
 	do {
-		lo.token = token;
+		lo.start_after = after;
+		lo.max_keys = 1000;
 		rc = remote_list(r, &lo, &l, err);
 		if (rc)
 			break;
 		rc = sweep_page(r, pool, opts, &l, &n, &b, err);
-		free(token);
-		token = NULL;
-		if (rc == 0 && l.next_token) {
-			token = strdup(l.next_token);
-			if (!token)
+		more = l.next_token != NULL && l.n_entries > 0;
+		free(after);
+		after = NULL;
+		if (rc == 0 && more) {
+			after = strdup(l.entries[l.n_entries - 1].key);
+			if (!after)
 				rc = -ENOMEM;
 		}
 		remote_list_clear(&l);
-	} while (rc == 0 && token);
-	free(token);
+	} while (rc == 0 && more);
+	free(after);
 	remote_pool_free(pool);
 	if (count)
 		*count = n;
