@@ -1517,6 +1517,28 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 		remote_list_clear(&l);
 	} while (token);
 
+	/* Files created here and still open for writing are stored only at
+	 * flush; list them meanwhile, as a local disk would. */
+	pthread_mutex_lock(&fs->lock);
+	for (size_t b = 0; b < FS_HASH_BUCKETS && rc == 0; b++) {
+		for (struct inode *in = fs->by_key[b]; in && rc == 0;
+		     in = in->next_key) {
+			size_t k;
+
+			if (!in->wf || in->kind != FS_FILE ||
+			    strncmp(in->key, prefix, plen) != 0 ||
+			    !name_ok(in->key + plen))
+				continue;
+			for (k = 0; k < d->n && d->v[k].in != in; k++)
+				;
+			if (k == d->n)
+				rc = dirh_add(d, in->key + plen, in);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		goto out;
+
 	jobs = calloc(d->n ? d->n : 1, sizeof(*jobs));
 	if (!jobs) {
 		rc = -ENOMEM;
