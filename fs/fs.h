@@ -76,7 +76,6 @@ struct wfile {
 	uint64_t size;        /* logical size */
 	int loaded;           /* staging holds the object's old bytes */
 	int dirty;            /* differs from the remote object */
-	int error;            /* sticky upload error (-errno) for close */
 	/* Streaming multipart: parts [1..parts_sent] are in flight or done.
 	 * Valid while stream_ok; any write before stream_off ends it. */
 	int stream_ok;
@@ -171,7 +170,9 @@ ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 		      char *buf, size_t len, off_t off);
 int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		      uint64_t size);
-/* Upload if dirty; returns 0 or the -errno close()/fsync() should give. */
+/* Upload if dirty; returns 0 or the -errno close()/fsync() should give:
+ * EACCES, ENOSPC, EDQUOT, EFBIG... as the store said, EIO for network and
+ * server failures (the reason is logged). */
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
 
 /* ---- batch.c: waiting for one's own pool jobs ------------------------- */

@@ -466,6 +466,26 @@ fail:
 	return -EAGAIN;
 }
 
+/* The errno close() gives for a failed upload: the storage reasons a user
+ * can act on pass through, everything else (network, server) is EIO. */
+static int close_errno(int rc)
+{
+	switch (rc) {
+	case 0:
+	case -EACCES:
+	case -EPERM:
+	case -ENOSPC:
+	case -EDQUOT:
+	case -EFBIG:
+	case -ENAMETOOLONG:
+	case -ENOMEM:
+	case -EROFS:
+		return rc;
+	default:
+		return -EIO;
+	}
+}
+
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 {
 	struct remote_meta meta = {0};
@@ -525,10 +545,8 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	in->attr_until = etag[0] ? fs_monotonic() + fs->opts.metadata_ttl : 0;
 	pthread_mutex_unlock(&fs->lock);
 out:
-	if (rc && !wf->error)
-		wf->error = rc;
 	pthread_mutex_unlock(&wf->lock);
 	remote_meta_clear(&meta);
 	free(key);
-	return rc;
+	return close_errno(rc);
 }
