@@ -11,6 +11,7 @@
  * 1 and no success line.
  */
 #include "cli.h"
+#include "rules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -395,6 +396,46 @@ static int check_absent(const struct cli_args *a, struct remote *r,
 	return rc;
 }
 
+/* Without --expire-in, what is pushed into a directory that has an expiry
+ * rule (set on a mount with setfattr user.expire_in) inherits it.  where is
+ * the file's key, or the directory's prefix (ending in '/', which counts as
+ * one of the directories).  Prints failures. */
+static int inherit_expiry(const struct cli_args *a, struct remote *r,
+			  const char *where, struct push_ctx *ctx)
+{
+	struct remote_error err;
+	char *store = NULL, *probe = NULL;
+	int64_t secs = STORE_NEVER, now = (int64_t)time(NULL);
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = cli_key(a, "", &store);
+	if (rc)
+		return rc;
+	/* For a directory, a name inside it, so its own marker is looked at. */
+	if (asprintf(&probe, "%s%s", where,
+		     where[0] && where[strlen(where) - 1] == '/' ? "x" : "") < 0)
+		probe = NULL;
+	if (!probe) {
+		cli_fail(a, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = remote_rule_inherited(r, store, probe, &secs, &err);
+	if (rc) {
+		cli_fail(a, "%s", cli_errmsg(&err, rc));
+		goto out;
+	}
+	if (secs != STORE_NEVER && secs <= INT64_MAX - now) {
+		ctx->has_expiry = 1;
+		ctx->expires_at = now + secs;
+	}
+out:
+	free(store);
+	free(probe);
+	return rc;
+}
+
 int cli_push(int argc, char **argv, mode_t um)
 {
 	struct cli_args a;
@@ -540,6 +581,11 @@ int cli_push(int argc, char **argv, mode_t um)
 	}
 	if (items.n > 1)
 		qsort(items.v, items.n, sizeof(*items.v), cmp_item);
+	if (!a.expire_in) {
+		rc = inherit_expiry(&a, r, is_dir ? prefix : key, &ctx);
+		if (rc)
+			goto out;
+	}
 
 	for (i = 0; i < items.n; i++) {
 		items.v[i].ctx = &ctx;

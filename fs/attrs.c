@@ -41,7 +41,7 @@ void fs_attr_from_stat(struct fs *fs, struct inode *in,
 	in->attr.st_ctim = in->attr.st_mtim;
 	in->attr.st_atim = in->attr.st_mtim;
 	if (in->kind == FS_DIR || in->kind == FS_LEVEL) {
-		const char *rule = remote_meta_get(&st->meta, FS_META_RULE);
+		const char *rule = remote_meta_get(&st->meta, REMOTE_META_RULE);
 
 		free(in->expire_rule);
 		in->expire_rule = rule ? strdup(rule) : NULL;

@@ -29,6 +29,7 @@
 #include "cache.h"
 #include "digest.h"
 #include "remote.h"
+#include "rules.h"
 #include "store.h"
 #include "xfer.h"
 
@@ -206,7 +207,6 @@ int fs_refresh(struct fs *fs, struct inode *in);
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
 
-#define FS_META_RULE "expire-in"
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags);
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -217,9 +217,9 @@ static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
 	if (rc)
 		goto out;
 	if (rule)
-		rc = remote_meta_set(&meta, FS_META_RULE, rule);
+		rc = remote_meta_set(&meta, REMOTE_META_RULE, rule);
 	else
-		remote_meta_remove(&meta, FS_META_RULE);
+		remote_meta_remove(&meta, REMOTE_META_RULE);
 	if (rc)
 		goto out;
 	put.meta = &meta;

@@ -159,6 +159,15 @@ sleep 1.2
 echo d >"$J2/logs/deep/d.log"
 check "so does a file created later from another mount" \
 	test "$(xa user.expires_at "$J2/logs/deep/d.log")" != never
+echo p >src/pushed.txt
+run "$A" push job src/pushed.txt -d logs/deep/pushed.txt -j "$JOB"
+sleep 1.2
+check "so does a file pushed into it with artifact push (no -e)" \
+	test "$RC" -eq 0 -a "$(xa user.expires_at "$J/logs/deep/pushed.txt")" != never
+run "$A" push job src/pushed.txt -d logs/forever.txt -e never -j "$JOB"
+sleep 1.2
+check "while artifact push -e never overrides the rule" \
+	test "$RC" -eq 0 -a "$(xa user.expires_at "$J/logs/forever.txt")" = never
 echo e >"$J/elsewhere.txt"
 check "a file outside the directory does not" \
 	test "$(xa user.expires_at "$J/elsewhere.txt")" = never
