@@ -61,6 +61,7 @@ void fs_attr_from_stat(struct fs *fs, struct inode *in,
 		in->attr.st_mode = mode;
 	}
 	snprintf(in->etag, sizeof(in->etag), "%s", st->etag);
+	in->remote_mtime = (int64_t)st->mtime.tv_sec;
 	snprintf(in->sha256, sizeof(in->sha256), "%s",
 		 sm.has_sha256 ? sm.sha256 : "");
 	in->expires_at = sm.has_expires ? sm.expires_at : 0;

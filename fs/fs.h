@@ -56,6 +56,7 @@ struct inode {
 	unsigned opens;   /* open handles */
 	struct stat attr;
 	char etag[REMOTE_ETAG_MAX]; /* version the attrs describe */
+	int64_t remote_mtime;       /* its Last-Modified, seconds */
 	char open_etag[REMOTE_ETAG_MAX]; /* version at last open (keep_cache) */
 	double attr_until;  /* monotonic seconds: attrs trusted until then */
 	int64_t expires_at; /* from x-amz-meta-expires-at; 0: none */
@@ -64,6 +65,7 @@ struct inode {
 	char *expire_rule;  /* directory: expiry its new files inherit, or
 			       NULL (x-amz-meta-expire-in on the marker) */
 	int unlinked;       /* removed while open: never upload again */
+	unsigned finalizing; /* metadata copies in flight (wfile.c) */
 	struct wfile *wf;   /* staging while open for writing; guarded by
 			       fs->lock, its contents by wf->lock */
 	struct inode *next_ino, *next_key; /* hash chains */
@@ -114,6 +116,7 @@ struct fs {
 	uint64_t part_size;
 
 	pthread_mutex_t lock; /* the inode table and inode fields */
+	pthread_cond_t finalized; /* with lock: an inode's finalizing fell */
 	struct inode *by_ino[FS_HASH_BUCKETS];
 	struct inode *by_key[FS_HASH_BUCKETS];
 	fuse_ino_t next_ino;
@@ -171,6 +174,11 @@ ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 		      char *buf, size_t len, off_t off);
 int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		      uint64_t size);
+/* Wait until no metadata copy of a streamed upload is pending on in: call
+ * before changing its object (data or metadata).  fs->lock not held. */
+void fs_wait_finalized(struct fs *fs, struct inode *in);
+/* The same for whatever inode holds key, if any. */
+void fs_wait_finalized_key(struct fs *fs, const char *key);
 /* Upload if dirty; returns 0 or the -errno close()/fsync() should give:
  * EACCES, ENOSPC, EDQUOT, EFBIG... as the store said, EIO for network and
  * server failures (the reason is logged). */

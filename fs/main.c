@@ -116,11 +116,15 @@ static int apply_options(struct fs *fs, struct cli *c)
 	const char *env;
 	uint64_t v;
 
+	/* fs->opts owns what it takes from c from here on. */
 	o->remote_url = c->remote;
 	o->endpoint = c->endpoint;
 	o->region = c->region;
+	o->cache_dir = c->cache_dir;
+	c->cache_dir = NULL;
 	for (int l = 0; l < STORE_LEVELS; l++) {
 		o->ids[l] = c->ids[l];
+		c->ids[l] = NULL;
 		env = getenv(store_level_env(l));
 		if (!o->ids[l] && env && *env)
 			o->ids[l] = strdup(env);
@@ -165,7 +169,6 @@ static int apply_options(struct fs *fs, struct cli *c)
 				    c->sweep_interval);
 		o->sweep_interval = t;
 	}
-	o->cache_dir = c->cache_dir;
 	if (!o->cache_dir) {
 		const char *xdg = getenv("XDG_CACHE_HOME");
 		const char *home = getenv("HOME");
@@ -306,6 +309,7 @@ int main(int argc, char **argv)
 	if (!fs)
 		goto out;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->finalized, NULL);
 	fs->now = wall_now;
 	fs->uid = getuid();
 	fs->gid = getgid();
@@ -353,6 +357,13 @@ int main(int argc, char **argv)
 	co.dir = fs->opts.cache_dir;
 	co.max_bytes = fs->opts.cache_size;
 	co.block_size = fs->opts.block_size;
+	/* A sequential reader keeps 8 ranged GETs in flight, 64 MiB ahead
+	 * with 4 MiB blocks: what a loopback Swift needs to stream at full
+	 * speed (scripts/bench, test a). */
+	co.readahead = (unsigned)((64u << 20) / fs->opts.block_size);
+	if (co.readahead < 2)
+		co.readahead = 2;
+	co.fetchers = 8;
 	rc = cache_open(&co, fs->remote, &fs->cache, &err);
 	if (rc) {
 		fs_log(fs, "cache: %s", err.msg);
@@ -387,16 +398,16 @@ out:
 		cache_close(fs->cache);
 		fs_inode_table_free(fs);
 		remote_close(fs->remote);
+		pthread_cond_destroy(&fs->finalized);
 		pthread_mutex_destroy(&fs->lock);
 		for (int l = 0; l < STORE_LEVELS; l++)
 			free(fs->opts.ids[l]);
 		free(fs->opts.cache_dir);
 		free(fs);
-	} else {
-		for (int l = 0; l < STORE_LEVELS; l++)
-			free(c.ids[l]);
-		free(c.cache_dir);
 	}
+	for (int l = 0; l < STORE_LEVELS; l++)
+		free(c.ids[l]);
+	free(c.cache_dir);
 	for (int l = 0; l < STORE_LEVELS; l++)
 		free(c.expire_in[l]);
 	free(c.remote);

@@ -404,6 +404,7 @@ static int store_attrs(struct fs *fs, struct inode *in)
 	int is_dir;
 	int rc;
 
+	fs_wait_finalized(fs, in);
 	pthread_mutex_lock(&fs->lock);
 	key = strdup(in->key);
 	is_dir = in->kind == FS_DIR;
@@ -677,6 +678,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = parent_child(fs, parent, name, 0, &p, &key);
 	if (rc)
 		goto out;
+	fs_wait_finalized_key(fs, key); /* or its copy would bring it back */
 	rc = remote_delete(fs->remote, key, &err);
 	if (rc) {
 		fs_log(fs, "rm %s failed: %s", key, err.msg);
@@ -1006,6 +1008,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		wf->refs++;
 	src->opens++; /* pin across the unlocked work below */
 	pthread_mutex_unlock(&fs->lock);
+	fs_wait_finalized(fs, src);
 
 	dst_exists = exists(fs, dkey);
 	if (dst_exists < 0) {
@@ -1178,10 +1181,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (fi->flags & O_EXCL) {
-		/* Claim the name on the remote now, atomically where the
-		 * server has conditional writes, so two machines cannot
-		 * both create it. */
+	if ((fi->flags & O_EXCL) &&
+	    (remote_caps(fs->remote) & REMOTE_CAP_CONDITIONAL_PUT)) {
+		/* Claim the name on the remote now, atomically, so two
+		 * machines cannot both create it.  A server without
+		 * conditional writes could only check-then-write, which the
+		 * kernel's lookup has just done. */
 		struct remote_body body = {.buf = "", .fd = -1, .len = 0};
 		struct remote_meta meta = {0};
 		struct remote_put_opts put = {.meta = &meta,
@@ -1426,6 +1431,17 @@ static void head_one(void *arg)
 	fs_batch_done(j->batch);
 }
 
+/* Whether a listing entry is the object version in's attributes came
+ * from: same ETag, size and Last-Modified (a metadata-only copy keeps the
+ * ETag but not Last-Modified).  Then no HEAD is needed.  fs->lock held. */
+static int same_version(const struct inode *in,
+			const struct remote_list_entry *e)
+{
+	return in->etag[0] && strcmp(in->etag, e->etag) == 0 &&
+	       (uint64_t)in->attr.st_size == e->size &&
+	       in->remote_mtime == (int64_t)e->mtime.tv_sec;
+}
+
 /* Whether a listed name can be shown: one safe path segment. */
 static int name_ok(const char *name)
 {
@@ -1504,9 +1520,12 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 				break;
 			}
 			rc = dirh_add(d, name, in);
-			if (rc == 0 && !in->wf &&
-			    (fs_monotonic() >= in->attr_until ||
-			     strcmp(in->etag, l.entries[i].etag) != 0))
+			if (rc || in->wf)
+				continue;
+			if (same_version(in, &l.entries[i]))
+				in->attr_until =
+					fs_monotonic() + fs->opts.metadata_ttl;
+			else
 				d->v[d->n - 1].head_rc = 1; /* needs HEAD */
 		}
 		pthread_mutex_unlock(&fs->lock);

@@ -15,7 +15,9 @@
  * streamed offset, or a truncate, ends streaming; flush then aborts the
  * multipart upload and stores the whole file the ordinary way.  Since a
  * multipart upload fixes its metadata when it starts, a streamed object gets
- * its final metadata (SHA-256, mtime) by a server-side copy onto itself.
+ * its final metadata (SHA-256, mtime) by a server-side copy onto itself,
+ * queued when close() returns (the data is stored by then); the next change
+ * to that object on this mount waits for it, and so does unmount.
  *
  * Locking: wf->lock guards the wfile and is held across this file's own
  * network I/O (other files are not blocked); fs->lock is taken inside it,
@@ -419,14 +421,105 @@ out:
 	return rc;
 }
 
-/* With wf->lock held: finish the streamed multipart upload with the tail,
- * then set the final metadata by a copy onto itself.  On failure the
- * caller falls back to a whole upload. */
-static int stream_finish(struct fs *fs, struct wfile *wf, const char *key,
-			 const struct remote_meta *meta, char *etag)
+/* A streamed object's final metadata, set after close() by a copy onto
+ * itself. */
+struct finalize_job {
+	struct fs *fs;
+	struct inode *in; /* pinned by opens++ until done */
+	char *key;
+	uint64_t size;
+	struct remote_meta meta;
+};
+
+/* Pool job: the metadata copy.  Whoever changes the object next waits for
+ * it (fs_wait_finalized), so it can never overwrite newer data or
+ * metadata. */
+static void finalize_meta(void *arg)
+{
+	struct finalize_job *j = arg;
+	struct fs *fs = j->fs;
+	struct remote_put_opts put = {.meta = &j->meta};
+	struct remote_error err = {{0}};
+	int rc;
+
+	rc = remote_copy_object(fs->remote, j->key, j->key, j->size, &put,
+				&err);
+	if (rc)
+		fs_log(fs, "%s is stored but its metadata (SHA-256, mtime) is "
+			   "not: %s",
+		       j->key, err.msg);
+	pthread_mutex_lock(&fs->lock);
+	j->in->finalizing--;
+	j->in->attr_until = 0; /* the copy made a new version: HEAD again */
+	j->in->opens--;
+	pthread_cond_broadcast(&fs->finalized);
+	fs_inode_maybe_free(fs, j->in);
+	pthread_mutex_unlock(&fs->lock);
+	remote_meta_clear(&j->meta);
+	free(j->key);
+	free(j);
+}
+
+void fs_wait_finalized(struct fs *fs, struct inode *in)
+{
+	pthread_mutex_lock(&fs->lock);
+	while (in->finalizing > 0)
+		pthread_cond_wait(&fs->finalized, &fs->lock);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void fs_wait_finalized_key(struct fs *fs, const char *key)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	for (;;) {
+		in = fs_inode_by_key(fs, key);
+		if (!in || in->finalizing == 0)
+			break;
+		pthread_cond_wait(&fs->finalized, &fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Queue the metadata copy of a completed streamed upload; done inline if
+ * the pool cannot take it. */
+static int finalize_later(struct fs *fs, struct inode *in, const char *key,
+			  uint64_t size, const struct remote_meta *meta)
+{
+	struct finalize_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j)
+		return -ENOMEM;
+	j->fs = fs;
+	j->in = in;
+	j->size = size;
+	j->key = strdup(key);
+	rc = j->key ? remote_meta_copy(&j->meta, meta) : -ENOMEM;
+	if (rc) {
+		free(j->key);
+		free(j);
+		return rc;
+	}
+	pthread_mutex_lock(&fs->lock);
+	in->finalizing++;
+	in->opens++;
+	pthread_mutex_unlock(&fs->lock);
+	if (remote_pool_submit(fs->pool, finalize_meta, j))
+		finalize_meta(j);
+	return 0;
+}
+
+/* With wf->lock held: finish the streamed multipart upload with the tail.
+ * The object is then complete and stored; its final metadata (SHA-256,
+ * mtime: known only now) follows by a copy onto itself, off close()'s
+ * path.  On failure the caller falls back to a whole upload. */
+static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
+			 const char *key, const struct remote_meta *meta,
+			 char *etag)
 {
 	struct remote_body body = {.fd = wf->fd};
-	struct remote_put_opts put = {.meta = meta};
 	struct remote_error err = {{0}};
 	int rc;
 
@@ -435,6 +528,16 @@ static int stream_finish(struct fs *fs, struct wfile *wf, const char *key,
 	if (!wf->stream_ok)
 		return -EAGAIN;
 	if (wf->size > wf->stream_off) {
+		if (wf->nparts == wf->parts_cap) {
+			struct remote_part *p = realloc(
+				wf->parts, (size_t)(wf->parts_cap + 1) *
+						   sizeof(*p));
+
+			if (!p)
+				return -EAGAIN;
+			wf->parts = p;
+			wf->parts_cap++;
+		}
 		body.off = wf->stream_off;
 		body.len = wf->size - wf->stream_off;
 		wf->nparts++;
@@ -452,13 +555,10 @@ static int stream_finish(struct fs *fs, struct wfile *wf, const char *key,
 	free(wf->upload_id);
 	wf->upload_id = NULL;
 	wf->nparts = 0;
-	rc = remote_copy_object(fs->remote, key, key, wf->size, &put, &err);
-	if (rc) {
-		fs_log(fs, "%s is stored but its metadata is not: %s", key,
-		       err.msg);
+	rc = finalize_later(fs, in, key, wf->size, meta);
+	if (rc)
 		return rc;
-	}
-	etag[0] = '\0'; /* the copy may have a new ETag: HEAD later */
+	etag[0] = '\0'; /* the copy makes a new version: HEAD later */
 	return 0;
 fail:
 	fs_log(fs, "streamed upload of %s failed, retrying whole: %s", key,
@@ -497,6 +597,7 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	int unlinked;
 	int rc = 0;
 
+	fs_wait_finalized(fs, in);
 	pthread_mutex_lock(&wf->lock);
 	pthread_mutex_lock(&fs->lock);
 	unlinked = in->unlinked;
@@ -523,7 +624,7 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 
 	rc = -EAGAIN;
 	if (wf->upload_id)
-		rc = stream_finish(fs, wf, key, &meta, etag);
+		rc = stream_finish(fs, in, wf, key, &meta, etag);
 	if (rc == -EAGAIN) {
 		stream_abort(fs, wf, key);
 		rc = remote_put_file(fs->remote, key, wf->fd, wf->size, &put,

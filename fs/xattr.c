@@ -77,6 +77,7 @@ static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 	struct wfile *wf = NULL;
 	int rc;
 
+	fs_wait_finalized_key(fs, key);
 	pthread_mutex_lock(&fs->lock);
 	in = fs_inode_by_key(fs, key);
 	if (in) {

@@ -376,7 +376,9 @@ cat >policy.json <<'EOF'
   ]
 }
 EOF
-sleep 2.2
+# Ages count whole seconds from Last-Modified, which Swift rounds up to the
+# next second: wait long enough for "1s" to have passed on every server.
+sleep 3.2
 keys >keys.before
 # Job-level *.log keys, except under p/keep/ (the first rule keeps them).
 grep -E "^artifacts/jobs/[^/]+/.*\.log$" keys.before |
