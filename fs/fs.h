@@ -212,6 +212,9 @@ void fs_sweeper_stop(struct fs *fs);
 /* Make sure in's attrs are fresh (HEAD again once older than the TTL).
  * fs->lock not held.  -ENOENT when it is gone or expired. */
 int fs_refresh(struct fs *fs, struct inode *in);
+/* The inode for ino (-ESTALE when the kernel's number is unknown) with
+ * fresh attributes (fs_refresh). */
+int fs_inode_fresh(struct fs *fs, fuse_ino_t ino, struct inode **out);
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
 

@@ -238,6 +238,14 @@ int fs_refresh(struct fs *fs, struct inode *in)
 	return rc;
 }
 
+int fs_inode_fresh(struct fs *fs, fuse_ino_t ino, struct inode **out)
+{
+	*out = inode_of(fs, ino);
+	if (!*out)
+		return -ESTALE;
+	return fs_refresh(fs, *out);
+}
+
 static void reply_err(fuse_req_t req, int rc)
 {
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
@@ -343,12 +351,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	(void)fi;
-	in = inode_of(fs, ino);
-	if (!in) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = fs_refresh(fs, in);
+	rc = fs_inode_fresh(fs, ino, &in);
 	if (rc) {
 		reply_err(req, rc);
 		return;
@@ -370,12 +373,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	mode_t mode;
 	int rc;
 
-	in = inode_of(fs, ino);
-	if (!in) {
-		reply_err(req, -ESTALE);
-		return;
-	}
-	rc = fs_refresh(fs, in);
+	rc = fs_inode_fresh(fs, ino, &in);
 	if (rc) {
 		reply_err(req, rc);
 		return;
@@ -832,7 +830,8 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 struct move_job {
 	struct fs *fs;
 	struct fs_batch *batch;
-	char *src, *dst;
+	const char *src; /* borrowed from the listing */
+	char *dst;
 	uint64_t size;
 	int rc;
 	struct remote_error err;
@@ -852,58 +851,39 @@ static void move_copy(void *arg)
 static int move_tree(struct fs *fs, const char *src_prefix,
 		     const char *dst_prefix)
 {
-	struct remote_list_opts lo = {.prefix = src_prefix};
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct move_job *jobs = NULL;
 	struct fs_batch batch;
-	size_t njobs = 0, cap = 0;
-	char *token = NULL;
+	size_t njobs = 0;
 	size_t plen = strlen(src_prefix);
-	int rc = 0;
+	int rc;
 
-	do {
-		lo.token = token;
-		rc = remote_list(fs->remote, &lo, &l, &err);
-		if (rc)
+	rc = remote_list_all(fs->remote, src_prefix, &l, &err);
+	if (rc)
+		goto out;
+	jobs = calloc(l.n_entries ? l.n_entries : 1, sizeof(*jobs));
+	if (!jobs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n_entries; i++) {
+		struct move_job *j = &jobs[njobs++];
+
+		j->fs = fs;
+		j->size = l.entries[i].size;
+		j->src = l.entries[i].key; /* borrowed from l */
+		if (asprintf(&j->dst, "%s%s", dst_prefix,
+			     l.entries[i].key + plen) < 0) {
+			j->dst = NULL;
+			rc = -ENOMEM;
 			goto out;
-		for (size_t i = 0; i < l.n_entries; i++) {
-			struct move_job *j;
-
-			if (njobs == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				struct move_job *nj =
-					realloc(jobs, nc * sizeof(*nj));
-
-				if (!nj) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				jobs = nj;
-				cap = nc;
-			}
-			j = &jobs[njobs];
-			memset(j, 0, sizeof(*j));
-			j->fs = fs;
-			j->size = l.entries[i].size;
-			j->src = strdup(l.entries[i].key);
-			if (asprintf(&j->dst, "%s%s", dst_prefix,
-				     l.entries[i].key + plen) < 0)
-				j->dst = NULL;
-			njobs++;
-			if (!j->src || !j->dst) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			if (strlen(j->dst) > REMOTE_KEY_MAX) {
-				rc = -ENAMETOOLONG;
-				goto out;
-			}
 		}
-		free(token);
-		token = l.next_token ? strdup(l.next_token) : NULL;
-		remote_list_clear(&l);
-	} while (token);
+		if (strlen(j->dst) > REMOTE_KEY_MAX) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+	}
 
 	fs_batch_init(&batch);
 	for (size_t i = 0; i < njobs && rc == 0; i++) {
@@ -934,12 +914,9 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 		}
 	}
 out:
-	for (size_t i = 0; i < njobs; i++) {
-		free(jobs[i].src);
+	for (size_t i = 0; i < njobs; i++)
 		free(jobs[i].dst);
-	}
 	free(jobs);
-	free(token);
 	remote_list_clear(&l);
 	return rc;
 }

@@ -103,7 +103,7 @@ static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 
 struct expire_job {
 	struct fs *fs;
-	char *key;
+	const char *key; /* borrowed from the listing */
 	int64_t expires_at;
 	int rc;
 	struct remote_error err;
@@ -122,51 +122,29 @@ static void expire_one(void *arg)
  * Markers keep no expiry: a directory lives while anything is in it. */
 static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
 {
-	struct remote_list_opts lo = {.prefix = prefix};
 	struct remote_list l = {0};
 	struct remote_error err = {{0}};
 	struct expire_job *jobs = NULL;
 	struct fs_batch batch;
-	size_t njobs = 0, cap = 0;
-	char *token = NULL;
-	int rc = 0;
+	size_t njobs = 0;
+	int rc;
 
-	do {
-		lo.token = token;
-		rc = remote_list(fs->remote, &lo, &l, &err);
-		if (rc) {
-			fs_log(fs, "expiry of %s: %s", prefix, err.msg);
-			goto out;
-		}
-		for (size_t i = 0; i < l.n_entries; i++) {
-			const char *k = l.entries[i].key;
+	rc = remote_list_all(fs->remote, prefix, &l, &err);
+	if (rc) {
+		fs_log(fs, "expiry of %s: %s", prefix, err.msg);
+		goto out;
+	}
+	jobs = calloc(l.n_entries ? l.n_entries : 1, sizeof(*jobs));
+	if (!jobs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n_entries; i++) {
+		const char *k = l.entries[i].key;
 
-			if (k[strlen(k) - 1] == '/')
-				continue;
-			if (njobs == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				struct expire_job *nj =
-					realloc(jobs, nc * sizeof(*nj));
-
-				if (!nj) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				jobs = nj;
-				cap = nc;
-			}
-			memset(&jobs[njobs], 0, sizeof(jobs[0]));
-			jobs[njobs].key = strdup(k);
-			if (!jobs[njobs].key) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			njobs++;
-		}
-		free(token);
-		token = l.next_token ? strdup(l.next_token) : NULL;
-		remote_list_clear(&l);
-	} while (token);
+		if (k[strlen(k) - 1] != '/') /* markers keep no expiry */
+			jobs[njobs++].key = k;
+	}
 
 	fs_batch_init(&batch);
 	for (size_t i = 0; i < njobs; i++) {
@@ -186,10 +164,7 @@ static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
 		}
 	}
 out:
-	for (size_t i = 0; i < njobs; i++)
-		free(jobs[i].key);
 	free(jobs);
-	free(token);
 	remote_list_clear(&l);
 	return rc;
 }
@@ -427,16 +402,12 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in = get_inode(fs, ino);
+	struct inode *in;
 	char buf[REMOTE_ETAG_MAX];
 	enum fs_kind kind;
 	int rc;
 
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	rc = fs_refresh(fs, in);
+	rc = fs_inode_fresh(fs, ino, &in);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -473,15 +444,16 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in = get_inode(fs, ino);
+	struct inode *in;
 	char list[64];
 	size_t len = 0;
+	int rc;
 
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
+	rc = fs_inode_fresh(fs, ino, &in);
+	if (rc) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
-	(void)fs_refresh(fs, in);
 	pthread_mutex_lock(&fs->lock);
 	if (in->kind == FS_FILE) {
 		memcpy(list + len, XA_SHA256, sizeof(XA_SHA256));

@@ -463,6 +463,55 @@ out:
 
 /* ---- delete a prefix --------------------------------------------------- */
 
+int remote_list_all(struct remote *r, const char *prefix,
+		    struct remote_list *out, struct remote_error *err)
+{
+	struct remote_list_opts lo = {.prefix = prefix};
+	struct remote_list page = {0};
+	size_t cap = 0;
+	char *token = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		lo.token = token;
+		rc = remote_list(r, &lo, &page, err);
+		if (rc)
+			break;
+		if (out->n_entries + page.n_entries > cap) {
+			size_t ncap = 2 * (out->n_entries + page.n_entries);
+			struct remote_list_entry *v =
+				realloc(out->entries, ncap * sizeof(*v));
+
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			out->entries = v;
+			cap = ncap;
+		}
+		/* Move the entries: their keys change owner. */
+		if (page.n_entries)
+			memcpy(out->entries + out->n_entries, page.entries,
+			       page.n_entries * sizeof(*page.entries));
+		out->n_entries += page.n_entries;
+		page.n_entries = 0;
+		free(token);
+		token = NULL;
+		if (page.next_token) {
+			token = strdup(page.next_token);
+			if (!token)
+				rc = -ENOMEM;
+		}
+		remote_list_clear(&page);
+	} while (rc == 0 && token);
+	free(token);
+	remote_list_clear(&page);
+	if (rc)
+		remote_list_clear(out);
+	return rc;
+}
+
 /*
  * List flat pages under prefix and delete each page's keys in one batch.
  * The next page starts after the last key seen (not from a continuation

@@ -48,6 +48,12 @@ int remote_copy_object(struct remote *r, const char *src, const char *dst,
 		       uint64_t size, const struct remote_put_opts *replace,
 		       struct remote_error *err);
 
+/* Every object under prefix, all pages of a flat listing gathered into
+ * one struct remote_list (no prefixes, no next_token).  Free with
+ * remote_list_clear(). */
+int remote_list_all(struct remote *r, const char *prefix,
+		    struct remote_list *out, struct remote_error *err);
+
 /* Delete every key under prefix (a listing followed by batch deletes).
  * *deleted (may be NULL) receives how many keys went. */
 int remote_delete_prefix(struct remote *r, const char *prefix, size_t *deleted,
