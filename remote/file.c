@@ -394,6 +394,18 @@ out:
 	return rc;
 }
 
+/* Open the object stored as key (see obj_open). */
+static int obj_open_key(struct file_remote *f, const char *key, struct obj *o)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	rc = key_path(f, key, strlen(key), 1, path);
+	if (rc)
+		return rc;
+	return obj_open(path, o);
+}
+
 /* ---- staging ---------------------------------------------------------- */
 
 static void random_hex(char *out, size_t nbytes)
@@ -632,15 +644,11 @@ static int file_check(struct remote *r, struct remote_error *err)
 static int file_head(struct remote *r, const char *key, struct remote_stat *st,
 		     struct remote_error *err)
 {
-	char path[PATH_MAX];
 	struct obj o;
 	int rc;
 
 	(void)err;
-	rc = key_path(fr(r), key, strlen(key), 1, path);
-	if (rc)
-		return rc;
-	rc = obj_open(path, &o);
+	rc = obj_open_key(fr(r), key, &o);
 	if (rc)
 		return rc;
 	st->size = o.size;
@@ -659,15 +667,11 @@ static int file_get(struct remote *r, const char *key, uint64_t off,
 		    size_t len, void *buf, size_t *got, const char *if_etag,
 		    struct remote_error *err)
 {
-	char path[PATH_MAX];
 	struct obj o;
 	int rc;
 
 	(void)err;
-	rc = key_path(fr(r), key, strlen(key), 1, path);
-	if (rc)
-		return rc;
-	rc = obj_open(path, &o);
+	rc = obj_open_key(fr(r), key, &o);
 	if (rc)
 		return rc;
 	if (if_etag && strcmp(if_etag, o.etag) != 0) {
@@ -711,15 +715,11 @@ static int file_copy(struct remote *r, const char *src, const char *dst,
 		     struct remote_error *err)
 {
 	struct file_remote *f = fr(r);
-	char path[PATH_MAX];
 	struct obj o;
 	int rc;
 
 	(void)err;
-	rc = key_path(f, src, strlen(src), 1, path);
-	if (rc)
-		return rc;
-	rc = obj_open(path, &o);
+	rc = obj_open_key(f, src, &o);
 	if (rc)
 		return rc;
 	rc = write_object(f, dst, o.etag,
@@ -914,14 +914,10 @@ static int item_cmp(const void *a, const void *b)
 /* Fill size, etag and mtime of an object item. */
 static int item_stat(struct file_remote *f, struct item *it)
 {
-	char path[PATH_MAX];
 	struct obj o;
 	int rc;
 
-	rc = key_path(f, it->key, strlen(it->key), 1, path);
-	if (rc)
-		return rc;
-	rc = obj_open(path, &o);
+	rc = obj_open_key(f, it->key, &o);
 	if (rc)
 		return rc;
 	it->size = o.size;
@@ -1188,16 +1184,12 @@ static int file_mpu_copy_part(struct remote *r, const char *key,
 			      struct remote_error *err)
 {
 	struct file_remote *f = fr(r);
-	char path[PATH_MAX];
 	struct obj o;
 	int rc;
 
 	(void)key;
 	(void)err;
-	rc = key_path(f, src, strlen(src), 1, path);
-	if (rc)
-		return rc;
-	rc = obj_open(path, &o);
+	rc = obj_open_key(f, src, &o);
 	if (rc)
 		return rc;
 	if (off > o.size || len > o.size - off)
