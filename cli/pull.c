@@ -236,6 +236,31 @@ static void head_one(void *arg)
 		it->skip = 1;
 }
 
+/* Download it's object into fd.  An object replaced while it is read (by
+ * another writer, or a mount setting a streamed file's final metadata)
+ * fails with -ESTALE: look it up again and start over, a few times. */
+static int get_current(struct pull_ctx *c, struct pull_item *it, int fd,
+		       struct remote_error *err)
+{
+	int rc = 0;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		if (attempt > 0) {
+			remote_stat_clear(&it->st);
+			memset(err, 0, sizeof(*err));
+			rc = remote_head(c->r, it->key, &it->st, err);
+			if (rc)
+				return rc;
+			if (ftruncate(fd, 0))
+				return -errno;
+		}
+		rc = remote_get_file(c->r, it->key, &it->st, fd, &c->xo, err);
+		if (rc != -ESTALE)
+			return rc;
+	}
+	return rc;
+}
+
 /* Pool job, step 3: download one object as described above. */
 static void pull_one(void *arg)
 {
@@ -275,7 +300,7 @@ static void pull_one(void *arg)
 		goto out;
 	}
 	tmp_made = 1;
-	rc = remote_get_file(c->r, it->key, &it->st, fd, &c->xo, &err);
+	rc = get_current(c, it, fd, &err);
 	if (rc) {
 		snprintf(it->msg, sizeof(it->msg), "'%s': %s", it->key,
 			 cli_errmsg(&err, rc));

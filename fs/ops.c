@@ -1221,7 +1221,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		reply_err(req, -ENOMEM);
 		return;
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 4; attempt++) {
 		pthread_mutex_lock(&fs->lock);
 		wf = in->wf;
 		if (wf)

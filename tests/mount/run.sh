@@ -557,7 +557,7 @@ print(" ".join(res))
 			check "close() fails when the upload cannot reach the server ($OUT)" \
 				test -n "$OUT" -a -n "${OUT##*small:closed*}"
 			check "that close() fails with EIO" \
-				test -z "${OUT##*small:close failed ([Errno 5]*}"
+				test -z "${OUT##*"small:close failed ([Errno 5]"*}"
 			check "a 40 MiB streamed write fails at write or close when the server dies midway" \
 				test -n "$OUT" -a -n "${OUT##*big:closed*}"
 			check "the daemon logs why the upload failed" \
