@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -93,6 +94,14 @@ static void usage(const char *prog)
 static int64_t wall_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* Once daemonized, stderr is /dev/null: the log goes to syslog.  libfuse's
+ * levels are syslog's. */
+static void log_to_syslog(enum fuse_log_level level, const char *fmt,
+			  va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
 }
 
 /* One line on stderr, the way every mount-time failure is reported. */
@@ -352,6 +361,10 @@ int main(int argc, char **argv)
 	mounted = 1;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out;
+	if (!cmd.foreground) {
+		openlog("artifactfs", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(log_to_syslog);
+	}
 
 	/* Threads start only now: they would not survive daemonizing. */
 	co.dir = fs->opts.cache_dir;
