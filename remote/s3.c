@@ -46,6 +46,7 @@
 #define S3_BACKOFF_BASE_MS 100
 #define S3_BACKOFF_CAP_MS 2000
 #define S3_LOW_SPEED_TIME 30 /* seconds below 1 byte/s = stalled */
+#define S3_RANGE_LEN 64      /* "bytes=FIRST-LAST" and its NUL */
 
 struct s3 {
 	struct remote base; /* first: what remote.c sees */
@@ -461,6 +462,17 @@ static int req_put_opts(struct req *q, const struct remote_put_opts *opts)
 	return rc;
 }
 
+/* Send xml[len] as q's body, "Content-Type: application/xml".  body is the
+ * caller's, and it and xml must outlive q.  -E2BIG. */
+static int req_xml_body(struct req *q, struct remote_body *body,
+			const char *xml, size_t len)
+{
+	body->buf = xml;
+	body->len = len;
+	q->body = body;
+	return req_hdr(q, "Content-Type", "application/xml");
+}
+
 /* The canonical URI of key (or of the bucket when key is NULL), malloc'd. */
 static char *make_uri(const struct s3 *s, const char *key)
 {
@@ -564,6 +576,16 @@ static void hdr_value(const char *v, size_t len, char *out, size_t size)
 	out[len] = '\0';
 }
 
+/* Forget the response headers recorded so far. */
+static void resp_headers_clear(struct req *q)
+{
+	q->etag[0] = '\0';
+	q->content_type[0] = '\0';
+	q->content_length = 0;
+	q->last_modified = 0;
+	remote_meta_clear(&q->meta);
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct req *q = ud;
@@ -575,11 +597,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* A new response (after a 100 Continue): forget the last. */
-		q->etag[0] = '\0';
-		q->content_type[0] = '\0';
-		q->content_length = 0;
-		q->last_modified = 0;
-		remote_meta_clear(&q->meta);
+		resp_headers_clear(q);
 		return n;
 	}
 	if (!colon)
@@ -703,11 +721,7 @@ static void req_reset_result(struct req *q)
 	q->resp_len = 0;
 	if (q->resp)
 		q->resp[0] = '\0';
-	q->etag[0] = '\0';
-	q->content_type[0] = '\0';
-	q->content_length = 0;
-	q->last_modified = 0;
-	remote_meta_clear(&q->meta);
+	resp_headers_clear(q);
 	memset(&q->xerr, 0, sizeof(q->xerr));
 	q->curl_err[0] = '\0';
 }
@@ -943,6 +957,18 @@ out:
 	return rc;
 }
 
+/* The -errno of q's network failure (q->cc), with "cannot reach" and the
+ * endpoint in err, then tries (a suffix, may be ""). */
+static int req_unreachable(const struct s3 *s, const struct req *q,
+			   const char *tries, struct remote_error *err)
+{
+	return remote_error_set(err, s3_errno(0, NULL, q->cc, S3_412_EEXIST),
+				"cannot reach %s: %s%s", s->ep.base,
+				q->curl_err[0] ? q->curl_err
+					       : curl_easy_strerror(q->cc),
+				tries);
+}
+
 /* The -errno of a finished request that failed, with one sentence in err
  * naming the operation and key (never a secret). */
 static int req_fail(struct s3 *s, struct req *q, const char *what,
@@ -956,11 +982,7 @@ static int req_fail(struct s3 *s, struct req *q, const char *what,
 		snprintf(tries, sizeof(tries), " (after %d attempts)",
 			 q->attempts);
 	if (q->cc != CURLE_OK)
-		return remote_error_set(err, rc, "cannot reach %s: %s%s",
-					s->ep.base,
-					q->curl_err[0] ? q->curl_err
-						       : curl_easy_strerror(q->cc),
-					tries);
+		return req_unreachable(s, q, tries, err);
 	/* ENOENT and EEXIST get their sentence from the wrapper. */
 	if (rc == -ENOENT || rc == -EEXIST)
 		return rc;
@@ -987,6 +1009,63 @@ static int ok_status(const struct req *q)
 	return q->cc == CURLE_OK && q->status >= 200 && q->status < 300;
 }
 
+/* perform() q; an answer other than 2xx becomes req_fail() for what, a 412
+ * counting as -EEXIST. */
+static int perform_ok(struct s3 *s, struct req *q, const char *what,
+		      struct remote_error *err)
+{
+	int rc = perform(s, q);
+
+	if (!rc && !ok_status(q))
+		rc = req_fail(s, q, what, S3_412_EEXIST, err);
+	return rc;
+}
+
+/* perform() a DELETE q; a 404 (the thing is already gone) is success. */
+static int perform_delete(struct s3 *s, struct req *q, const char *what,
+			  struct remote_error *err)
+{
+	int rc = perform(s, q);
+
+	if (!rc && !ok_status(q) && !(q->cc == CURLE_OK && q->status == 404))
+		rc = req_fail(s, q, what, S3_412_EEXIST, err);
+	return rc;
+}
+
+/* The answer body of q as a string ("" when there was none). */
+static const char *resp_text(const struct req *q)
+{
+	return q->resp ? q->resp : "";
+}
+
+/* -EIO with the sentence for a 2xx answer to what on key that we could not
+ * parse. */
+static int unreadable(const struct s3 *s, const char *what, const char *key,
+		      struct remote_error *err)
+{
+	return remote_error_set(err, -EIO,
+				"S3 %s '%.200s': unreadable answer from %s",
+				what, key, s->base.name);
+}
+
+/* The ETag of q's XML answer (a copy or a completed upload) into
+ * etag[REMOTE_ETAG_MAX]; unreadable() for what on key if there is none. */
+static int answer_etag(const struct s3 *s, const struct req *q,
+		       const char *what, const char *key, char *etag,
+		       struct remote_error *err)
+{
+	if (s3_xml_parse_etag(resp_text(q), q->resp_len, etag, NULL))
+		return unreadable(s, what, key, err);
+	return 0;
+}
+
+/* "bytes=off-(off+len-1)" into out[S3_RANGE_LEN]; len > 0. */
+static void range_value(char *out, uint64_t off, uint64_t len)
+{
+	snprintf(out, S3_RANGE_LEN, "bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+}
+
 /* ---- operations ---------------------------------------------------------- */
 
 static int s3_check(struct remote *r, struct remote_error *err)
@@ -1005,10 +1084,7 @@ static int s3_check(struct remote *r, struct remote_error *err)
 	if (rc)
 		goto out;
 	if (q.cc != CURLE_OK) {
-		rc = remote_error_set(err, s3_errno(0, NULL, q.cc, S3_412_EEXIST),
-				      "cannot reach %s: %s", s->ep.base,
-				      q.curl_err[0] ? q.curl_err
-						    : curl_easy_strerror(q.cc));
+		rc = req_unreachable(s, &q, "", err);
 		goto out;
 	}
 	if (ok_status(&q))
@@ -1037,13 +1113,9 @@ static int s3_head(struct remote *r, const char *key, struct remote_stat *st,
 	struct req q = {.method = "HEAD", .key = key, .want_meta = 1};
 	int rc;
 
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "HEAD", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "HEAD", S3_412_EEXIST, err);
-		goto out;
-	}
 	remote_meta_clear(&st->meta);
 	st->size = q.content_length;
 	snprintf(st->etag, sizeof(st->etag), "%s", q.etag);
@@ -1065,16 +1137,14 @@ static int s3_get(struct remote *r, const char *key, uint64_t off, size_t len,
 	struct s3 *s = (struct s3 *)r;
 	struct req q = {.method = "GET", .key = key, .dst = buf,
 			.dst_cap = len, .range_off = off};
-	char range[64];
+	char range[S3_RANGE_LEN];
 	char *match = NULL;
 	int rc = 0;
 
 	*got = 0;
 	if (len == 0)
 		return 0;
-	snprintf(range, sizeof(range), "bytes=%llu-%llu",
-		 (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
+	range_value(range, off, len);
 	rc = req_hdr(&q, "Range", range);
 	if (!rc && if_etag && *if_etag) {
 		if (asprintf(&match, "\"%s\"", if_etag) < 0)
@@ -1182,16 +1252,21 @@ static int s3_put(struct remote *r, const char *key,
 	return put_once(s, key, body, opts, 0, etag_out, &status, err);
 }
 
-/* "/bucket/encoded-key" for x-amz-copy-source; malloc'd. */
-static char *copy_source(const struct s3 *s, const char *key)
+/* Add "x-amz-copy-source: /bucket/encoded-src" to q (the value owned by
+ * q).  -ENOMEM, -E2BIG. */
+static int req_copy_source(struct req *q, const struct s3 *s, const char *src)
 {
-	char *enc = sigv4_encode(key, strlen(key), 1);
-	char *out = NULL;
+	char *enc = sigv4_encode(src, strlen(src), 1);
+	char *source = NULL;
+	int rc;
 
-	if (enc && asprintf(&out, "/%s/%s", s->bucket, enc) < 0)
-		out = NULL;
+	if (enc && asprintf(&source, "/%s/%s", s->bucket, enc) < 0)
+		source = NULL;
 	free(enc);
-	return out;
+	rc = req_own(q, source);
+	if (!rc)
+		rc = req_hdr(q, "x-amz-copy-source", source);
+	return rc;
 }
 
 static int s3_copy(struct remote *r, const char *src, const char *dst,
@@ -1200,7 +1275,6 @@ static int s3_copy(struct remote *r, const char *src, const char *dst,
 {
 	struct s3 *s = (struct s3 *)r;
 	struct req q = {.method = "PUT", .key = dst, .err_in_200 = 1};
-	char *source = NULL;
 	char etag[REMOTE_ETAG_MAX];
 	int rc;
 
@@ -1209,29 +1283,17 @@ static int s3_copy(struct remote *r, const char *src, const char *dst,
 		 * no-op, as long as the object is there. */
 		return head_exists(s, src, err);
 	}
-	source = copy_source(s, src);
-	rc = req_own(&q, source);
-	if (!rc)
-		rc = req_hdr(&q, "x-amz-copy-source", source);
+	rc = req_copy_source(&q, s, src);
 	if (!rc)
 		rc = req_hdr(&q, "x-amz-metadata-directive", replace ? "REPLACE" : "COPY");
 	if (!rc && replace)
 		rc = req_put_opts(&q, replace);
 	if (rc)
 		goto out;
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "COPY", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "COPY", S3_412_EEXIST, err);
-		goto out;
-	}
-	rc = s3_xml_parse_etag(q.resp ? q.resp : "", q.resp_len, etag, NULL);
-	if (rc)
-		rc = remote_error_set(err, -EIO,
-				      "S3 COPY '%.200s': unreadable answer "
-				      "from %s",
-				      dst, s->base.name);
+	rc = answer_etag(s, &q, "COPY", dst, etag, err);
 out:
 	req_clear(&q);
 	return rc;
@@ -1243,12 +1305,7 @@ static int s3_del(struct remote *r, const char *key, struct remote_error *err)
 	struct req q = {.method = "DELETE", .key = key};
 	int rc;
 
-	rc = perform(s, &q);
-	if (rc)
-		goto out;
-	if (!ok_status(&q) && !(q.cc == CURLE_OK && q.status == 404))
-		rc = req_fail(s, &q, "DELETE", S3_412_EEXIST, err);
-out:
+	rc = perform_delete(s, &q, "DELETE", err);
 	req_clear(&q);
 	return rc;
 }
@@ -1289,23 +1346,15 @@ static int s3_del_many(struct remote *r, const char *const *keys, size_t n,
 	/* Swift's s3api refuses DeleteObjects without Content-MD5. */
 	digest_md5(xml, xml_len, md5);
 	digest_base64(md5, sizeof(md5), md5_b64);
-	body.buf = xml;
-	body.len = xml_len;
-	q.body = &body;
 	rc = req_hdr(&q, "Content-MD5", md5_b64);
 	if (!rc)
-		rc = req_hdr(&q, "Content-Type", "application/xml");
+		rc = req_xml_body(&q, &body, xml, xml_len);
 	if (rc)
 		goto out;
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "batch DELETE", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "batch DELETE", S3_412_EEXIST, err);
-		goto out;
-	}
-	rc = s3_xml_parse_delete(q.resp ? q.resp : "", q.resp_len, &failed,
-				 &q.xerr);
+	rc = s3_xml_parse_delete(resp_text(&q), q.resp_len, &failed, &q.xerr);
 	if (rc) {
 		rc = remote_error_set(err, -EIO,
 				      "S3 batch DELETE: unreadable answer from %s",
@@ -1359,22 +1408,13 @@ static int s3_list(struct remote *r, const struct remote_list_opts *opts,
 		snprintf(max_keys, sizeof(max_keys), "%u", opts->max_keys);
 		query[q.n_query++] = (struct sigv4_pair){"max-keys", max_keys};
 	}
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "LIST", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "LIST", S3_412_EEXIST, err);
-		goto out;
-	}
-	rc = s3_xml_parse_list(q.resp ? q.resp : "", q.resp_len, out, &xe);
-	if (rc == -ENOMEM)
-		goto out;
-	if (rc)
-		rc = remote_error_set(err, -EIO,
-				      "S3 LIST '%.200s': unreadable answer from "
-				      "%s",
-				      opts->prefix ? opts->prefix : "",
-				      s->base.name);
+	rc = s3_xml_parse_list(resp_text(&q), q.resp_len, out, &xe);
+	if (rc && rc != -ENOMEM)
+		rc = unreadable(s, "LIST", opts->prefix ? opts->prefix : "",
+				err);
 out:
 	req_clear(&q);
 	return rc;
@@ -1394,20 +1434,13 @@ static int s3_mpu_create(struct remote *r, const char *key,
 	rc = req_put_opts(&q, opts);
 	if (rc)
 		goto out;
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "multipart create", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "multipart create", S3_412_EEXIST, err);
-		goto out;
-	}
-	rc = s3_xml_parse_upload_id(q.resp ? q.resp : "", q.resp_len,
-				    upload_id, NULL);
+	rc = s3_xml_parse_upload_id(resp_text(&q), q.resp_len, upload_id,
+				    NULL);
 	if (rc && rc != -ENOMEM)
-		rc = remote_error_set(err, -EIO,
-				      "S3 multipart create '%.200s': unreadable "
-				      "answer from %s",
-				      key, s->base.name);
+		rc = unreadable(s, "multipart create", key, err);
 out:
 	req_clear(&q);
 	return rc;
@@ -1427,9 +1460,8 @@ static int put_part(struct s3 *s, const char *key, const char *upload_id,
 	};
 	struct req q = {.method = "PUT", .key = key, .query = query,
 			.n_query = 2, .body = body, .err_in_200 = src != NULL};
-	char range[64];
+	char range[S3_RANGE_LEN];
 	char etag[REMOTE_ETAG_MAX] = "";
-	char *source = NULL;
 	int rc = 0;
 
 	if (part < 1 || part > REMOTE_PARTS_MAX || (src && len == 0))
@@ -1437,36 +1469,20 @@ static int put_part(struct s3 *s, const char *key, const char *upload_id,
 					"bad multipart part %d", part);
 	snprintf(num, sizeof(num), "%d", part);
 	if (src) {
-		source = copy_source(s, src);
-		rc = req_own(&q, source);
-		if (!rc)
-			rc = req_hdr(&q, "x-amz-copy-source", source);
-		snprintf(range, sizeof(range), "bytes=%llu-%llu",
-			 (unsigned long long)off,
-			 (unsigned long long)(off + len - 1));
+		rc = req_copy_source(&q, s, src);
+		range_value(range, off, len);
 		if (!rc)
 			rc = req_hdr(&q, "x-amz-copy-source-range", range);
 		if (rc)
 			goto out;
 	}
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, src ? "multipart copy" : "multipart PUT", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, src ? "multipart copy" : "multipart PUT",
-			      S3_412_EEXIST, err);
-		goto out;
-	}
 	if (src) {
-		rc = s3_xml_parse_etag(q.resp ? q.resp : "", q.resp_len, etag,
-				       NULL);
-		if (rc) {
-			rc = remote_error_set(err, -EIO,
-					      "S3 multipart copy '%.200s': "
-					      "unreadable answer from %s",
-					      key, s->base.name);
+		rc = answer_etag(s, &q, "multipart copy", key, etag, err);
+		if (rc)
 			goto out;
-		}
 	} else {
 		snprintf(etag, sizeof(etag), "%s", q.etag);
 	}
@@ -1525,27 +1541,15 @@ static int s3_mpu_complete(struct remote *r, const char *key,
 	rc = s3_xml_complete_body(parts, n, &xml, &xml_len);
 	if (rc)
 		goto out;
-	body.buf = xml;
-	body.len = xml_len;
-	q.body = &body;
-	rc = req_hdr(&q, "Content-Type", "application/xml");
+	rc = req_xml_body(&q, &body, xml, xml_len);
 	if (rc)
 		goto out;
-	rc = perform(s, &q);
+	rc = perform_ok(s, &q, "multipart complete", err);
 	if (rc)
 		goto out;
-	if (!ok_status(&q)) {
-		rc = req_fail(s, &q, "multipart complete", S3_412_EEXIST, err);
+	rc = answer_etag(s, &q, "multipart complete", key, etag, err);
+	if (rc)
 		goto out;
-	}
-	rc = s3_xml_parse_etag(q.resp ? q.resp : "", q.resp_len, etag, NULL);
-	if (rc) {
-		rc = remote_error_set(err, -EIO,
-				      "S3 multipart complete '%.200s': "
-				      "unreadable answer from %s",
-				      key, s->base.name);
-		goto out;
-	}
 	if (etag_out)
 		snprintf(etag_out, REMOTE_ETAG_MAX, "%s", etag);
 out:
@@ -1563,13 +1567,8 @@ static int s3_mpu_abort(struct remote *r, const char *key,
 			.n_query = 1};
 	int rc;
 
-	rc = perform(s, &q);
-	if (rc)
-		goto out;
 	/* An upload already gone (aborted, completed) is aborted enough. */
-	if (!ok_status(&q) && !(q.cc == CURLE_OK && q.status == 404))
-		rc = req_fail(s, &q, "multipart abort", S3_412_EEXIST, err);
-out:
+	rc = perform_delete(s, &q, "multipart abort", err);
 	req_clear(&q);
 	return rc;
 }
