@@ -2,7 +2,8 @@
  * args.c - what every verb of `artifact` shares: the command line (flags may
  * come before or after the positional arguments, as with Semaphore's tool),
  * the store ID (flag, else SEMAPHORE_*_ID), opening the remote, store path
- * cleaning and the transfer knobs from the environment.
+ * cleaning, the keys an artifact path names and the transfer knobs from the
+ * environment.
  */
 #include "cli.h"
 
@@ -267,6 +268,42 @@ int cli_clean_path(const char *in, char **out)
 	buf[n] = '\0';
 	*out = buf;
 	return 0;
+}
+
+int cli_dir_key(const struct cli_args *a, const char *rel, char **out)
+{
+	size_t len = strlen(rel) + 2;
+	char *dirrel = malloc(len);
+	int rc;
+
+	*out = NULL;
+	if (!dirrel) {
+		cli_fail(a, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(dirrel, len, "%s%s", rel, rel[0] ? "/" : "");
+	rc = cli_key(a, dirrel, out);
+	free(dirrel);
+	return rc;
+}
+
+int cli_artifact_keys(const struct cli_args *a, int root_ok, char **src,
+		      char **key, char **prefix)
+{
+	int rc = cli_clean_path(a->path ? a->path : "", src);
+
+	if (rc) {
+		cli_fail(a, "out of memory");
+		return rc;
+	}
+	if ((*src)[0] ? !store_path_is_safe(*src, 0) : !root_ok) {
+		cli_fail(a, "'%s' does not name an artifact", a->path);
+		return -EINVAL;
+	}
+	rc = cli_key(a, *src, key);
+	if (!rc && prefix)
+		rc = cli_dir_key(a, *src, prefix);
+	return rc;
 }
 
 void cli_xfer_opts(struct remote_xfer_opts *o, unsigned threads)

@@ -4,9 +4,10 @@
  * Each verb (push, pull, yank, list, gc) lives in its own file and has one entry
  * point, cli_VERB(argc, argv), called with argv[0] being the verb, and
  * returning the process exit status (0, or 1 after printing one line to
- * stderr).  Argument parsing, ID resolution, opening the remote and the
- * progress bar are shared here.  Nothing here keeps global state: what a
- * verb needs travels in struct cli_args.
+ * stderr).  Argument parsing, ID resolution, opening the remote, the
+ * paged listing, the expiry-aware HEAD and the progress bar are shared
+ * here.  Nothing here keeps global state: what a verb needs travels in
+ * struct cli_args.
  */
 #ifndef ARTIFACTFS_CLI_H
 #define ARTIFACTFS_CLI_H
@@ -89,9 +90,37 @@ int cli_key(const struct cli_args *a, const char *rel, char **out);
  * The result may be "" (the store's root).  Caller frees *out.  -ENOMEM. */
 int cli_clean_path(const char *in, char **out);
 
+/* The artifact a->path names: its cleaned store path ("" when a->path is
+ * absent) into *src, its key into *key and, unless prefix is NULL, the key
+ * prefix of everything under it into *prefix (as cli_dir_key()).  The path
+ * must be safe, and not "" (the store's root) unless root_ok.  Prints the
+ * failure; -ENOMEM, -EINVAL, or cli_key()'s.  The caller frees all three,
+ * also after a failure. */
+int cli_artifact_keys(const struct cli_args *a, int root_ok, char **src,
+		      char **key, char **prefix);
+
+/* The key prefix of everything under the store path rel ("rel/", or the
+ * store's root for "").  Prints the failure, as cli_key().  Caller frees
+ * *out. */
+int cli_dir_key(const struct cli_args *a, const char *rel, char **out);
+
 /* Transfer options from the environment: ARTIFACT_PART_SIZE (part size
  * and single-PUT limit, e.g. "5M").  threads as given. */
 void cli_xfer_opts(struct remote_xfer_opts *o, unsigned threads);
+
+/* HEAD key into *st (the caller clears it, whatever the result): 0 when
+ * it exists and has not expired at now, -ENOENT when missing or expired,
+ * else the HEAD's -errno with its message in err.  Prints nothing. */
+int cli_head_live(struct remote *r, const char *key, int64_t now,
+		  struct remote_stat *st, struct remote_error *err);
+
+/* Call each(page, ctx) for every page of the listing of prefix (with
+ * delimiter, or NULL for a flat listing).  Prints a listing failure; a
+ * nonzero return of each (which prints its own) stops and is returned. */
+int cli_list_pages(const struct cli_args *a, struct remote *r,
+		   const char *prefix, const char *delimiter,
+		   int (*each)(const struct remote_list *page, void *ctx),
+		   void *ctx);
 
 /* "job" -> "current job" wording helpers. */
 const char *cli_level_word(enum store_level level);
@@ -104,6 +133,12 @@ struct cli_progress;
 struct cli_progress *cli_progress_start(uint64_t total);
 void cli_progress_add(void *ctx, uint64_t bytes);
 void cli_progress_stop(struct cli_progress *p);
+
+/* cli_xfer_opts() with the part threads for n_files files, and the
+ * progress bar for total bytes started and wired into o.  Returns the bar
+ * (NULL when none) for cli_progress_stop(). */
+struct cli_progress *cli_xfer_start(struct remote_xfer_opts *o,
+				    size_t n_files, uint64_t total);
 
 /* Verbs. */
 int cli_push(int argc, char **argv, mode_t um);

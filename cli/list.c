@@ -101,20 +101,16 @@ static void head_one(void *arg)
 	struct head_job *j = arg;
 	struct remote_stat st;
 	struct remote_error err;
-	struct store_meta sm;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
 	memset(&err, 0, sizeof(err));
-	rc = remote_head(j->r, j->key, &st, &err);
+	rc = cli_head_live(j->r, j->key, j->now, &st, &err);
 	if (rc == -ENOENT) {
 		j->drop = 1;
 	} else if (rc) {
 		j->rc = rc;
 		snprintf(j->msg, sizeof(j->msg), "%s", cli_errmsg(&err, rc));
-	} else {
-		store_meta_decode(&st.meta, &sm);
-		j->drop = store_meta_expired(&sm, j->now);
 	}
 	remote_stat_clear(&st);
 }
@@ -193,63 +189,54 @@ out:
 	return rc;
 }
 
+/* What list_level() adds one page's entries to. */
+struct level_ctx {
+	const struct cli_args *a;
+	const char *prefix;
+	size_t plen;
+	struct entries *e;
+};
+
+/* cli_list_pages() callback: the safe names of one page into the entries.
+ * Prints failures. */
+static int add_page(const struct remote_list *page, void *arg)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct level_ctx *c = arg;
+	const char *rel;
+	size_t i, len;
+	int rc = 0;
+
+	for (i = 0; i < page->n_entries && !rc; i++) {
+		if (strncmp(page->entries[i].key, c->prefix, c->plen))
+			continue;
+		rel = page->entries[i].key + c->plen;
+		if (!rel[0] || !store_path_is_safe(rel, 0))
+			continue;
+		rc = entries_add(c->e, rel, strlen(rel), page->entries[i].size,
+				 &page->entries[i].mtime, 0);
+	}
+	for (i = 0; i < page->n_prefixes && !rc; i++) {
+		if (strncmp(page->prefixes[i], c->prefix, c->plen))
+			continue;
+		rel = page->prefixes[i] + c->plen;
+		len = strlen(rel);
+		if (len < 2 || !store_path_is_safe(rel, 1))
+			continue;
+		rc = entries_add(c->e, rel, len - 1, 0, &zero, 1);
+	}
+	if (rc)
+		cli_fail(c->a, "out of memory");
+	return rc;
+}
+
 /* Every page of the delimited listing of prefix into e.  Prints failures. */
 static int list_level(const struct cli_args *a, struct remote *r,
 		      const char *prefix, struct entries *e)
 {
-	static const struct timespec zero = { 0, 0 };
-	struct remote_list_opts lo;
-	struct remote_list page;
-	struct remote_error err;
-	const char *rel;
-	char *token = NULL;
-	size_t plen = strlen(prefix), i, len;
-	int rc = 0;
+	struct level_ctx c = { a, prefix, strlen(prefix), e };
 
-	memset(&page, 0, sizeof(page));
-	for (;;) {
-		memset(&lo, 0, sizeof(lo));
-		memset(&err, 0, sizeof(err));
-		lo.prefix = prefix;
-		lo.delimiter = "/";
-		lo.token = token;
-		rc = remote_list(r, &lo, &page, &err);
-		if (rc) {
-			cli_fail(a, "%s", cli_errmsg(&err, rc));
-			goto out;
-		}
-		for (i = 0; i < page.n_entries && !rc; i++) {
-			if (strncmp(page.entries[i].key, prefix, plen))
-				continue;
-			rel = page.entries[i].key + plen;
-			if (!rel[0] || !store_path_is_safe(rel, 0))
-				continue;
-			rc = entries_add(e, rel, strlen(rel), page.entries[i].size,
-					 &page.entries[i].mtime, 0);
-		}
-		for (i = 0; i < page.n_prefixes && !rc; i++) {
-			if (strncmp(page.prefixes[i], prefix, plen))
-				continue;
-			rel = page.prefixes[i] + plen;
-			len = strlen(rel);
-			if (len < 2 || !store_path_is_safe(rel, 1))
-				continue;
-			rc = entries_add(e, rel, len - 1, 0, &zero, 1);
-		}
-		if (rc) {
-			cli_fail(a, "out of memory");
-			goto out;
-		}
-		free(token);
-		token = page.next_token ? strdup(page.next_token) : NULL;
-		remote_list_clear(&page);
-		if (!token)
-			break;
-	}
-out:
-	remote_list_clear(&page);
-	free(token);
-	return rc;
+	return cli_list_pages(a, r, prefix, "/", add_page, &c);
 }
 
 static int print_json(const struct entries *e)
@@ -321,11 +308,9 @@ int cli_list(int argc, char **argv, mode_t um)
 	struct remote *r = NULL;
 	struct remote_stat st;
 	struct remote_error err;
-	struct store_meta sm;
-	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
+	char *src = NULL, *key = NULL, *prefix = NULL;
 	const char *base;
 	int64_t now;
-	size_t len;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
@@ -335,27 +320,7 @@ int cli_list(int argc, char **argv, mode_t um)
 		return rc > 0 ? 0 : 1;
 	a.umask = um;
 
-	rc = cli_clean_path(a.path ? a.path : "", &src);
-	if (rc) {
-		cli_fail(&a, "out of memory");
-		goto out;
-	}
-	if (src[0] && !store_path_is_safe(src, 0)) {
-		cli_fail(&a, "'%s' does not name an artifact", a.path);
-		rc = -EINVAL;
-		goto out;
-	}
-	len = strlen(src) + 2;
-	dirrel = malloc(len);
-	if (!dirrel) {
-		rc = -ENOMEM;
-		cli_fail(&a, "out of memory");
-		goto out;
-	}
-	snprintf(dirrel, len, "%s%s", src, src[0] ? "/" : "");
-	rc = cli_key(&a, src, &key);
-	if (!rc)
-		rc = cli_key(&a, dirrel, &prefix);
+	rc = cli_artifact_keys(&a, 1, &src, &key, &prefix);
 	if (rc)
 		goto out;
 	rc = cli_open_remote(&a, &r);
@@ -369,12 +334,7 @@ int cli_list(int argc, char **argv, mode_t um)
 	if (rc)
 		goto out;
 	if (e.n == 0 && src[0]) {
-		rc = remote_head(r, key, &st, &err);
-		if (rc == 0) {
-			store_meta_decode(&st.meta, &sm);
-			if (store_meta_expired(&sm, now))
-				rc = -ENOENT;
-		}
+		rc = cli_head_live(r, key, now, &st, &err);
 		if (rc == -ENOENT) {
 			cli_fail(&a, "'%s' does not exist in the remote storage",
 				 key);
@@ -408,6 +368,5 @@ out:
 	free(src);
 	free(key);
 	free(prefix);
-	free(dirrel);
 	return rc ? 1 : 0;
 }

@@ -217,23 +217,16 @@ static void head_one(void *arg)
 {
 	struct pull_item *it = arg;
 	struct remote_error err;
-	struct store_meta sm;
 	int rc;
 
 	memset(&err, 0, sizeof(err));
-	rc = remote_head(it->ctx->r, it->key, &it->st, &err);
+	rc = cli_head_live(it->ctx->r, it->key, it->ctx->now, &it->st, &err);
 	if (rc == -ENOENT) {
 		it->skip = 1;
-		return;
-	}
-	if (rc) {
+	} else if (rc) {
 		it->rc = rc;
 		snprintf(it->msg, sizeof(it->msg), "%s", cli_errmsg(&err, rc));
-		return;
 	}
-	store_meta_decode(&it->st.meta, &sm);
-	if (store_meta_expired(&sm, it->ctx->now))
-		it->skip = 1;
 }
 
 /* Download it's object into fd.  An object replaced while it is read (by
@@ -394,58 +387,53 @@ static int run_all(struct pull_list *l, void (*fn)(void *), int markers_only,
 	return 0;
 }
 
+/* What list_tree() adds one page's keys to. */
+struct tree_ctx {
+	const struct cli_args *a;
+	const char *prefix;
+	size_t plen;
+	const char *base;
+	struct pull_list *l;
+};
+
+/* cli_list_pages() callback: one page's keys into the list, skipping (with
+ * a warning) those that are no safe relative path.  Prints failures. */
+static int add_page(const struct remote_list *page, void *arg)
+{
+	struct tree_ctx *c = arg;
+	const char *rel;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < page->n_entries; i++) {
+		if (strncmp(page->entries[i].key, c->prefix, c->plen))
+			continue;
+		rel = page->entries[i].key + c->plen;
+		if (!rel[0])
+			continue; /* the directory's own marker */
+		if (!store_path_is_safe(rel, 1)) {
+			fprintf(stderr,
+				"artifact: skipping '%s': not a safe local path\n",
+				page->entries[i].key);
+			continue;
+		}
+		rc = pull_list_add(c->l, page->entries[i].key, rel, c->base);
+		if (rc) {
+			cli_fail(c->a, "out of memory");
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* Flat listing of everything under prefix into l (rel = key after prefix),
  * skipping keys that are no safe relative path.  Prints failures. */
 static int list_tree(const struct cli_args *a, struct remote *r,
 		     const char *prefix, const char *base, struct pull_list *l)
 {
-	struct remote_list_opts lo;
-	struct remote_list page;
-	struct remote_error err;
-	char *token = NULL;
-	const char *rel;
-	size_t plen = strlen(prefix), i;
-	int rc = 0;
+	struct tree_ctx c = { a, prefix, strlen(prefix), base, l };
 
-	memset(&page, 0, sizeof(page));
-	for (;;) {
-		memset(&lo, 0, sizeof(lo));
-		memset(&err, 0, sizeof(err));
-		lo.prefix = prefix;
-		lo.token = token;
-		rc = remote_list(r, &lo, &page, &err);
-		if (rc) {
-			cli_fail(a, "%s", cli_errmsg(&err, rc));
-			goto out;
-		}
-		for (i = 0; i < page.n_entries; i++) {
-			if (strncmp(page.entries[i].key, prefix, plen))
-				continue;
-			rel = page.entries[i].key + plen;
-			if (!rel[0])
-				continue; /* the directory's own marker */
-			if (!store_path_is_safe(rel, 1)) {
-				fprintf(stderr,
-					"artifact: skipping '%s': not a safe local path\n",
-					page.entries[i].key);
-				continue;
-			}
-			rc = pull_list_add(l, page.entries[i].key, rel, base);
-			if (rc) {
-				cli_fail(a, "out of memory");
-				goto out;
-			}
-		}
-		free(token);
-		token = page.next_token ? strdup(page.next_token) : NULL;
-		remote_list_clear(&page);
-		if (!token)
-			break;
-	}
-out:
-	remote_list_clear(&page);
-	free(token);
-	return rc;
+	return cli_list_pages(a, r, prefix, NULL, add_page, &c);
 }
 
 /* The last component of p, trailing slashes ignored.  Caller frees. */
@@ -471,7 +459,7 @@ int cli_pull(int argc, char **argv, mode_t um)
 	struct remote_stat st;
 	struct remote_error err;
 	struct stat lst;
-	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
+	char *src = NULL, *key = NULL, *prefix = NULL;
 	char *dest = NULL, *name = NULL, *parent = NULL, stotal[32];
 	const char *slash;
 	uint64_t total = 0;
@@ -489,17 +477,7 @@ int cli_pull(int argc, char **argv, mode_t um)
 	ctx.umask = um;
 	ctx.now = (int64_t)time(NULL);
 
-	rc = cli_clean_path(a.path, &src);
-	if (rc) {
-		cli_fail(&a, "out of memory");
-		goto out;
-	}
-	if (!src[0] || !store_path_is_safe(src, 0)) {
-		cli_fail(&a, "'%s' does not name an artifact", a.path);
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = cli_key(&a, src, &key);
+	rc = cli_artifact_keys(&a, 0, &src, &key, NULL);
 	if (rc)
 		goto out;
 	rc = cli_open_remote(&a, &r);
@@ -508,28 +486,14 @@ int cli_pull(int argc, char **argv, mode_t um)
 	ctx.r = r;
 
 	/* One object, or a directory? */
-	rc = remote_head(r, key, &st, &err);
-	if (rc == 0) {
-		struct store_meta sm;
-
-		store_meta_decode(&st.meta, &sm);
-		if (store_meta_expired(&sm, ctx.now))
-			rc = -ENOENT;
-	}
+	rc = cli_head_live(r, key, ctx.now, &st, &err);
 	if (rc && rc != -ENOENT) {
 		cli_fail(&a, "%s", cli_errmsg(&err, rc));
 		goto out;
 	}
 	if (rc == -ENOENT) {
 		is_dir = 1;
-		dirrel = malloc(strlen(src) + 2);
-		if (!dirrel) {
-			rc = -ENOMEM;
-			cli_fail(&a, "out of memory");
-			goto out;
-		}
-		snprintf(dirrel, strlen(src) + 2, "%s/", src);
-		rc = cli_key(&a, dirrel, &prefix);
+		rc = cli_dir_key(&a, src, &prefix);
 		if (rc)
 			goto out;
 	}
@@ -652,11 +616,7 @@ int cli_pull(int argc, char **argv, mode_t um)
 			 is_dir ? dest : parent, strerror(errno));
 		goto out;
 	}
-	cli_xfer_opts(&ctx.xo, n_files > 1 ? CLI_PART_THREADS_MANY
-					    : CLI_PART_THREADS_SINGLE);
-	prog = cli_progress_start(total);
-	ctx.xo.progress = cli_progress_add;
-	ctx.xo.progress_ctx = prog;
+	prog = cli_xfer_start(&ctx.xo, n_files, total);
 	rc = run_all(&items, pull_one, 1, 0);
 	if (!rc)
 		rc = run_all(&items, pull_one, 0, 1);
@@ -697,7 +657,6 @@ out:
 	free(src);
 	free(key);
 	free(prefix);
-	free(dirrel);
 	free(dest);
 	free(name);
 	free(parent);

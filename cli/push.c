@@ -446,7 +446,7 @@ int cli_push(int argc, char **argv, mode_t um)
 	struct cli_progress *prog = NULL;
 	struct stat st;
 	char *dest = NULL, *name = NULL, *key = NULL, *prefix = NULL;
-	char *dirrel = NULL, stotal[32];
+	char stotal[32];
 	int64_t secs = 0, now;
 	uint64_t total = 0;
 	size_t i, failed = 0;
@@ -544,13 +544,7 @@ int cli_push(int argc, char **argv, mode_t um)
 		rc = cli_key(&a, dest, &key);
 		if (rc)
 			goto out;
-		dirrel = dest[0] ? join(dest, "") : strdup("");
-		if (!dirrel) {
-			rc = -ENOMEM;
-			cli_fail(&a, "out of memory");
-			goto out;
-		}
-		rc = cli_key(&a, dirrel, &prefix);
+		rc = cli_dir_key(&a, dest, &prefix);
 		if (rc)
 			goto out;
 		if (!a.force) {
@@ -594,11 +588,7 @@ int cli_push(int argc, char **argv, mode_t um)
 			total += (uint64_t)st.st_size;
 	}
 	ctx.r = r;
-	cli_xfer_opts(&ctx.xo, items.n > 1 ? CLI_PART_THREADS_MANY
-					    : CLI_PART_THREADS_SINGLE);
-	prog = cli_progress_start(total);
-	ctx.xo.progress = cli_progress_add;
-	ctx.xo.progress_ctx = prog;
+	prog = cli_xfer_start(&ctx.xo, items.n, total);
 
 	if (items.n == 1) {
 		push_one(&items.v[0]);
@@ -650,6 +640,5 @@ out:
 	free(name);
 	free(key);
 	free(prefix);
-	free(dirrel);
 	return rc ? 1 : 0;
 }

@@ -26,8 +26,8 @@ int cli_yank(int argc, char **argv, mode_t um)
 	struct remote *r = NULL;
 	struct remote_stat st;
 	struct remote_error err;
-	char *src = NULL, *key = NULL, *prefix = NULL, *dirrel = NULL;
-	size_t deleted = 0, len;
+	char *src = NULL, *key = NULL, *prefix = NULL;
+	size_t deleted = 0;
 	int found = 0, rc;
 
 	memset(&st, 0, sizeof(st));
@@ -37,27 +37,7 @@ int cli_yank(int argc, char **argv, mode_t um)
 		return rc > 0 ? 0 : 1;
 	a.umask = um;
 
-	rc = cli_clean_path(a.path, &src);
-	if (rc) {
-		cli_fail(&a, "out of memory");
-		goto out;
-	}
-	if (!src[0] || !store_path_is_safe(src, 0)) {
-		cli_fail(&a, "'%s' does not name an artifact", a.path);
-		rc = -EINVAL;
-		goto out;
-	}
-	len = strlen(src) + 2;
-	dirrel = malloc(len);
-	if (!dirrel) {
-		rc = -ENOMEM;
-		cli_fail(&a, "out of memory");
-		goto out;
-	}
-	snprintf(dirrel, len, "%s/", src);
-	rc = cli_key(&a, src, &key);
-	if (!rc)
-		rc = cli_key(&a, dirrel, &prefix);
+	rc = cli_artifact_keys(&a, 0, &src, &key, &prefix);
 	if (rc)
 		goto out;
 	rc = cli_open_remote(&a, &r);
@@ -91,6 +71,5 @@ out:
 	free(src);
 	free(key);
 	free(prefix);
-	free(dirrel);
 	return rc ? 1 : 0;
 }
