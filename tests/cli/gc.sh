@@ -4,10 +4,10 @@
 # hiding expired artifacts, `artifact gc` (dry run, real, pagination past
 # 1000 keys, --policy) and the failures that must delete nothing.
 #
-# Same conventions as run.sh: the S3 servers come from scripts/test
-# (AFS_TEST_<BACKEND>_*), without which this exits 77 (skipped); each check
-# prints "ok - ..." or "not ok - ..."; the last line is "N passed, M
-# failed".  gc sweeps a whole remote, so every run points ARTIFACT_REMOTE at
+# Same conventions and harness (tests/cli/lib.sh) as run.sh: the S3
+# servers come from scripts/test (AFS_TEST_<BACKEND>_*), without which this
+# exits 77 (skipped); each check prints "ok - ..." or "not ok - ..."; the
+# last line is "N passed, M failed".  gc sweeps a whole remote, so every run points ARTIFACT_REMOTE at
 # a prefix of its own (s3://BUCKET/gc-test-<random>) and never sees, let
 # alone deletes, what parallel runs store in the same bucket.  Keys are
 # checked against a listing made without the tool (the store directory for
@@ -16,44 +16,14 @@ set -u
 
 BACKEND=${1:?usage: gc.sh file|moto|swift ARTIFACT_BIN}
 A=${2:?usage: gc.sh file|moto|swift ARTIFACT_BIN}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 A=$(cd "$(dirname "$A")" && pwd)/$(basename "$A")
 
-PASS=0
-FAIL=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-gc.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+SUITE=gc
+NEED_AWS="to list the bucket independently"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
-ok() { echo "ok - $*"; PASS=$((PASS + 1)); }
-not_ok() { echo "not ok - $*"; FAIL=$((FAIL + 1)); }
-
-# run ARGS... -- run artifact; stdout in $OUT, stderr in $ERR, status in $RC.
-run() {
-	"$A" "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
-# expect RC DESC ARGS... -- run and compare the exit status.
-expect() {
-	local want=$1 desc=$2
-	shift 2
-	run "$@"
-	if [[ $RC == "$want" ]]; then
-		ok "$desc"
-	else
-		not_ok "$desc (exit $RC, wanted $want; stderr: ${ERR:0:300})"
-	fi
-}
-
-# check DESC COMMAND... -- a plain assertion.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-has() { [[ $1 == *"$2"* ]]; }
 hasnt() { [[ $1 != *"$2"* ]]; }
 
 # same FILE1 FILE2 -- the two key lists are equal; prints the diff if not.
@@ -65,45 +35,6 @@ same() {
 	return 1
 }
 
-# ---- the backend ---------------------------------------------------------
-
-unset AWS_ENDPOINT_URL_S3 AWS_PROFILE AWS_SESSION_TOKEN ARTIFACT_PART_SIZE
-export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials
-RUN_ID="$$-$RANDOM$RANDOM"
-case $BACKEND in
-file)
-	STORE=$WORK/store
-	mkdir -p "$STORE"
-	export ARTIFACT_REMOTE="file://$STORE"
-	unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-	;;
-moto | swift)
-	V=AFS_TEST_${BACKEND^^}
-	for f in ENDPOINT KEY SECRET BUCKET; do
-		n=${V}_$f
-		if [[ -z ${!n:-} ]]; then
-			echo "SKIP: $n is not set (scripts/test starts the $BACKEND server)"
-			exit 77
-		fi
-	done
-	if ! command -v aws >/dev/null; then
-		echo "SKIP: aws (awscli) is needed to list the bucket independently"
-		exit 77
-	fi
-	n=${V}_ENDPOINT; export AWS_ENDPOINT_URL=${!n}
-	n=${V}_KEY; export AWS_ACCESS_KEY_ID=${!n}
-	n=${V}_SECRET; export AWS_SECRET_ACCESS_KEY=${!n}
-	n=${V}_REGION; export AWS_REGION=${!n:-us-east-1}
-	n=${V}_BUCKET; BUCKET=${!n}
-	PREFIX="gc-test-$RUN_ID"
-	export ARTIFACT_REMOTE="s3://$BUCKET/$PREFIX"
-	;;
-*)
-	echo "unknown backend '$BACKEND' (file, moto or swift)" >&2
-	exit 2
-	;;
-esac
-
 export SEMAPHORE_JOB_ID="job1-$RUN_ID"
 export SEMAPHORE_WORKFLOW_ID="wf-$RUN_ID"
 export SEMAPHORE_PROJECT_ID="proj-$RUN_ID"
@@ -111,11 +42,6 @@ J1=$SEMAPHORE_JOB_ID
 J2="job2-$RUN_ID"
 J3="job3-$RUN_ID"
 WF=$SEMAPHORE_WORKFLOW_ID
-
-s3api() {
-	aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
-		s3api "$@"
-}
 
 # keys -- every key of the store (relative to ARTIFACT_REMOTE), sorted,
 # one a line, read without the artifact tool.
@@ -220,6 +146,20 @@ print(json.load(sys.stdin).get("Metadata", {}).get("expires-at", ""))'
 deleted_keys() {
 	printf '%s\n' "$OUT" | sed -n -e 's/^would delete //p' -e 's/^deleted //p' |
 		LC_ALL=C sort
+}
+
+# gc_timed DESC WANT -- expect 0 DESC gc, its time in $GC_SECS; then
+# gc.got (the keys it named), keys.gc (the store after) and keys.gc.want
+# (keys.before less the sorted key list WANT).
+gc_timed() {
+	local t1 t2
+	t1=$(date +%s.%N)
+	expect 0 "$1" gc
+	t2=$(date +%s.%N)
+	GC_SECS=$(python3 -c "print(round($t2 - $t1, 2))")
+	deleted_keys >gc.got
+	keys >keys.gc
+	LC_ALL=C comm -23 keys.before "$2" >keys.gc.want
 }
 
 cd "$WORK" || exit 1
@@ -344,16 +284,11 @@ check "gc --dry-run names exactly the expired keys" same expired.want dry.got
 check "gc --dry-run says what it would free" \
 	has "$OUT" "Would delete 5 expired artifacts, freeing"
 
-T1=$(date +%s.%N)
-expect 0 "gc" gc
-T2=$(date +%s.%N)
-deleted_keys >gc.got
-keys >keys.gc
-LC_ALL=C comm -23 keys.before expired.want >keys.gc.want
+gc_timed "gc" expired.want
 check "gc names exactly the expired keys" same expired.want gc.got
 check "gc deletes exactly the expired keys" same keys.gc.want keys.gc
 check "gc prints the summary" has "$OUT" "Deleted 5 expired artifacts, freed"
-echo "# gc of $(wc -l <keys.before) keys took $(python3 -c "print(round($T2 - $T1, 2))") s"
+echo "# gc of $(wc -l <keys.before) keys took $GC_SECS s"
 expect 0 "a second gc" gc
 check "it finds nothing more" has "$OUT" "Deleted 0 expired artifacts, freed 0 B."
 
@@ -449,16 +384,11 @@ if [[ $BACKEND == file ]]; then
 	check "1100 keys were stored" test "$(wc -l <many.want)" -eq 1100
 	expect 0 "gc --dry-run over 1100 expired keys" gc --dry-run
 	check "the dry run counts 1100" has "$OUT" "Would delete 1100 expired artifacts"
-	T1=$(date +%s.%N)
-	expect 0 "gc over 1100 expired keys" gc
-	T2=$(date +%s.%N)
-	deleted_keys >gc.got
-	keys >keys.gc
-	LC_ALL=C comm -23 keys.before many.want >keys.gc.want
+	gc_timed "gc over 1100 expired keys" many.want
 	check "gc deleted all 1100, past the first page" same many.want gc.got
 	check "gc deleted nothing else" same keys.gc.want keys.gc
 	check "the summary counts 1100" has "$OUT" "Deleted 1100 expired artifacts"
-	echo "# gc of 1100 expired keys ($(wc -l <keys.before) in all) took $(python3 -c "print(round($T2 - $T1, 2))") s"
+	echo "# gc of 1100 expired keys ($(wc -l <keys.before) in all) took $GC_SECS s"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -10,7 +10,8 @@
 # their variables this exits 77, which ctest reports as skipped.  Every S3
 # run works under its own random prefix of the bucket.  Each check prints
 # "ok - ..." or "not ok - ..."; the last line is "N passed, M failed" and the
-# exit status is non-zero when anything failed.
+# exit status is non-zero when anything failed.  The harness (counting,
+# run/expect/check, the backend's set-up) is tests/cli/lib.sh.
 set -u
 
 BACKEND=${1:?usage: run.sh file|moto|swift ARTIFACT_BIN}
@@ -18,78 +19,11 @@ A=${2:?usage: run.sh file|moto|swift ARTIFACT_BIN}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 A=$(cd "$(dirname "$A")" && pwd)/$(basename "$A")
 
-PASS=0
-FAIL=0
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/afs-cli.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+SUITE=cli
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
-ok() { echo "ok - $*"; PASS=$((PASS + 1)); }
-not_ok() { echo "not ok - $*"; FAIL=$((FAIL + 1)); }
-
-# run ARGS... -- run artifact; stdout in $OUT, stderr in $ERR, status in $RC.
-run() {
-	"$A" "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
-# expect RC DESC ARGS... -- run and compare the exit status.
-expect() {
-	local want=$1 desc=$2
-	shift 2
-	run "$@"
-	if [[ $RC == "$want" ]]; then
-		ok "$desc"
-	else
-		not_ok "$desc (exit $RC, wanted $want; stderr: ${ERR:0:300})"
-	fi
-}
-
-# check DESC COMMAND... -- a plain assertion.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-has() { [[ $1 == *"$2"* ]]; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-# ---- the backend ---------------------------------------------------------
-
-unset AWS_ENDPOINT_URL_S3 AWS_PROFILE AWS_SESSION_TOKEN ARTIFACT_PART_SIZE
-export AWS_SHARED_CREDENTIALS_FILE=$WORK/no-credentials
-RUN_ID="$$-$RANDOM$RANDOM"
-case $BACKEND in
-file)
-	STORE=$WORK/store
-	mkdir -p "$STORE"
-	export ARTIFACT_REMOTE="file://$STORE"
-	unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-	;;
-moto | swift)
-	V=AFS_TEST_${BACKEND^^}
-	for f in ENDPOINT KEY SECRET BUCKET; do
-		n=${V}_$f
-		if [[ -z ${!n:-} ]]; then
-			echo "SKIP: $n is not set (scripts/test starts the $BACKEND server)"
-			exit 77
-		fi
-	done
-	n=${V}_ENDPOINT; export AWS_ENDPOINT_URL=${!n}
-	n=${V}_KEY; export AWS_ACCESS_KEY_ID=${!n}
-	n=${V}_SECRET; export AWS_SECRET_ACCESS_KEY=${!n}
-	n=${V}_REGION; export AWS_REGION=${!n:-us-east-1}
-	n=${V}_BUCKET; BUCKET=${!n}
-	PREFIX="cli-test-$RUN_ID"
-	export ARTIFACT_REMOTE="s3://$BUCKET/$PREFIX"
-	;;
-*)
-	echo "unknown backend '$BACKEND' (file, moto or swift)" >&2
-	exit 2
-	;;
-esac
 
 export SEMAPHORE_JOB_ID="job-$RUN_ID"
 export SEMAPHORE_WORKFLOW_ID="wf-$RUN_ID"
@@ -104,8 +38,7 @@ plant() {
 	*)
 		command -v aws >/dev/null || return 1
 		printf '%s' "$2" >"$WORK/plant.body"
-		aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" \
-			s3api put-object --bucket "$BUCKET" --key "$PREFIX/$1" \
+		s3api put-object --bucket "$BUCKET" --key "$PREFIX/$1" \
 			--body "$WORK/plant.body" >/dev/null 2>"$WORK/plant.err"
 		;;
 	esac
