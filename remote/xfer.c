@@ -139,16 +139,103 @@ static int par_init(struct par *p, uint64_t n_pieces, void *ctx)
 	return -pthread_mutex_init(&p->lock, NULL);
 }
 
+/* How many pieces of piece bytes make size bytes, and how long piece i is
+ * (the last one may be short). */
+static uint64_t n_pieces(uint64_t size, uint64_t piece)
+{
+	return (size + piece - 1) / piece;
+}
+
+static uint64_t piece_len(uint64_t size, uint64_t piece, uint64_t i)
+{
+	uint64_t off = i * piece;
+
+	return size - off < piece ? size - off : piece;
+}
+
+/* The threads opts asks for, or the default. */
+static unsigned xfer_threads(const struct remote_xfer_opts *opts)
+{
+	return opts && opts->threads ? opts->threads : XFER_DEFAULT_THREADS;
+}
+
+/* ---- multipart uploads ----------------------------------------------- */
+
+/* What the pieces of one multipart upload share.  First member of the
+ * upload's context (put_ctx, copy_ctx), which is what par.ctx points at. */
+struct mpu {
+	struct remote *r;
+	const char *key;           /* the object being written */
+	const char *upload_id;     /* set by mpu_run() for the pieces */
+	struct remote_part *parts; /* one per piece; each written by one thread */
+};
+
+/*
+ * A multipart upload to m->key in n pieces: create it with put's content
+ * type and metadata, run piece over the pieces on up to threads threads
+ * (p->ctx is m, the first member of the caller's context), then complete
+ * it (its ETag into etag_out, may be NULL).  Any failure after the create
+ * aborts the upload (best effort) and returns the first reason with its
+ * message; "cannot start WHAT" when the run cannot be set up.  m->parts
+ * and m->upload_id live only during the call.
+ */
+static int mpu_run(struct mpu *m, uint64_t n, const struct remote_put_opts *put,
+		   int (*piece)(struct par *p, uint64_t i, void *scratch,
+				struct remote_error *e),
+		   unsigned threads, const char *what, char *etag_out,
+		   struct remote_error *err)
+{
+	struct par p;
+	char *upload_id = NULL;
+	int have_par = 0;
+	int rc = 0;
+
+	m->parts = calloc(n, sizeof(*m->parts));
+	if (!m->parts) {
+		rc = remote_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = remote_mpu_create(m->r, m->key, put, &upload_id, err);
+	if (rc)
+		goto out;
+	m->upload_id = upload_id;
+	rc = par_init(&p, n, m);
+	if (rc) {
+		remote_error_set(err, rc, "cannot start %s: %s", what,
+				 strerror(-rc));
+		goto abort;
+	}
+	have_par = 1;
+	p.piece = piece;
+	rc = par_run(&p, threads, err);
+	if (rc)
+		goto abort;
+	rc = remote_mpu_complete(m->r, m->key, upload_id, m->parts, n,
+				 etag_out, err);
+	if (rc)
+		goto abort;
+	goto out;
+abort:
+	/* The caller wants the first reason, so the abort's own message is
+	 * dropped. */
+	remote_mpu_abort(m->r, m->key, upload_id, NULL);
+out:
+	if (have_par)
+		pthread_mutex_destroy(&p.lock);
+	free(m->parts);
+	m->parts = NULL;
+	m->upload_id = NULL;
+	free(upload_id);
+	return rc;
+}
+
 /* ---- upload ------------------------------------------------------------ */
 
 struct put_ctx {
-	struct remote *r;
-	const char *key;
-	const char *upload_id;
+	struct mpu m; /* first: par.ctx */
 	int fd;
 	uint64_t size;
 	uint64_t part_size;
-	struct remote_part *parts; /* one per piece; each written by one thread */
 	const struct remote_xfer_opts *opts;
 };
 
@@ -161,11 +248,10 @@ static int put_piece(struct par *p, uint64_t i, void *scratch,
 
 	(void)scratch;
 	body.off = i * c->part_size;
-	body.len = c->size - body.off < c->part_size ? c->size - body.off
-						     : c->part_size;
-	c->parts[i].number = (int)(i + 1);
-	rc = remote_mpu_put_part(c->r, c->key, c->upload_id, (int)(i + 1),
-				 &body, c->parts[i].etag, e);
+	body.len = piece_len(c->size, c->part_size, i);
+	c->m.parts[i].number = (int)(i + 1);
+	rc = remote_mpu_put_part(c->m.r, c->m.key, c->m.upload_id, (int)(i + 1),
+				 &body, c->m.parts[i].etag, e);
 	if (!rc && c->opts && c->opts->progress)
 		c->opts->progress(c->opts->progress_ctx, body.len);
 	return rc;
@@ -197,10 +283,7 @@ int remote_put_file(struct remote *r, const char *key, int fd, uint64_t size,
 {
 	struct remote_body body = { .buf = NULL, .fd = fd, .off = 0, .len = size };
 	struct put_ctx c;
-	struct par p;
-	char *upload_id = NULL;
 	uint64_t single = XFER_DEFAULT_SINGLE;
-	int have_par = 0;
 	int rc = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -212,52 +295,17 @@ int remote_put_file(struct remote *r, const char *key, int fd, uint64_t size,
 		rc = remote_put(r, key, &body, put, etag_out, err);
 		if (!rc && opts && opts->progress)
 			opts->progress(opts->progress_ctx, size);
-		goto out;
+		return rc;
 	}
 
-	c.r = r;
-	c.key = key;
+	c.m.r = r;
+	c.m.key = key;
 	c.fd = fd;
 	c.size = size;
 	c.opts = opts;
 	c.part_size = upload_part_size(size, opts ? opts->part_size : 0);
-	c.parts = calloc((size + c.part_size - 1) / c.part_size,
-			 sizeof(*c.parts));
-	if (!c.parts) {
-		rc = remote_error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = remote_mpu_create(r, key, put, &upload_id, err);
-	if (rc)
-		goto out;
-	c.upload_id = upload_id;
-	rc = par_init(&p, (size + c.part_size - 1) / c.part_size, &c);
-	if (rc) {
-		remote_error_set(err, rc, "cannot start an upload: %s",
-				 strerror(-rc));
-		goto abort;
-	}
-	have_par = 1;
-	p.piece = put_piece;
-	rc = par_run(&p, opts && opts->threads ? opts->threads
-					       : XFER_DEFAULT_THREADS, err);
-	if (rc)
-		goto abort;
-	rc = remote_mpu_complete(r, key, upload_id, c.parts, p.n_pieces,
-				 etag_out, err);
-	if (rc)
-		goto abort;
-	goto out;
-abort:
-	/* The caller wants the first reason, so the abort's own message is
-	 * dropped. */
-	remote_mpu_abort(r, key, upload_id, NULL);
-out:
-	if (have_par)
-		pthread_mutex_destroy(&p.lock);
-	free(c.parts);
-	free(upload_id);
-	return rc;
+	return mpu_run(&c.m, n_pieces(size, c.part_size), put, put_piece,
+		       xfer_threads(opts), "an upload", etag_out, err);
 }
 
 /* ---- download ---------------------------------------------------------- */
@@ -296,11 +344,9 @@ static int get_piece(struct par *p, uint64_t i, void *scratch,
 {
 	struct get_ctx *c = p->ctx;
 	uint64_t off = i * c->part_size;
-	size_t len, got = 0;
+	size_t len = (size_t)piece_len(c->size, c->part_size, i), got = 0;
 	int rc;
 
-	len = (size_t)(c->size - off < c->part_size ? c->size - off
-						    : c->part_size);
 	rc = remote_get(c->r, c->key, off, len, scratch, &got, c->etag, e);
 	if (rc)
 		return rc;
@@ -345,7 +391,7 @@ int remote_get_file(struct remote *r, const char *key,
 	if (c.size == 0)
 		goto out;
 
-	rc = par_init(&p, (c.size + c.part_size - 1) / c.part_size, &c);
+	rc = par_init(&p, n_pieces(c.size, c.part_size), &c);
 	if (rc) {
 		remote_error_set(err, rc, "cannot start a download: %s",
 				 strerror(-rc));
@@ -354,8 +400,7 @@ int remote_get_file(struct remote *r, const char *key,
 	have_par = 1;
 	p.piece = get_piece;
 	p.scratch_size = (size_t)(c.size < c.part_size ? c.size : c.part_size);
-	rc = par_run(&p, opts && opts->threads ? opts->threads
-					       : XFER_DEFAULT_THREADS, err);
+	rc = par_run(&p, xfer_threads(opts), err);
 out:
 	if (have_par)
 		pthread_mutex_destroy(&p.lock);
@@ -365,12 +410,9 @@ out:
 /* ---- copy -------------------------------------------------------------- */
 
 struct copy_ctx {
-	struct remote *r;
+	struct mpu m; /* first: par.ctx; m.key is the destination */
 	const char *src;
-	const char *dst;
-	const char *upload_id;
 	uint64_t size;
-	struct remote_part *parts;
 };
 
 static int copy_piece(struct par *p, uint64_t i, void *scratch,
@@ -378,13 +420,13 @@ static int copy_piece(struct par *p, uint64_t i, void *scratch,
 {
 	struct copy_ctx *c = p->ctx;
 	uint64_t off = i * XFER_COPY_PART;
-	uint64_t len = c->size - off < XFER_COPY_PART ? c->size - off
-						      : XFER_COPY_PART;
+	uint64_t len = piece_len(c->size, XFER_COPY_PART, i);
 
 	(void)scratch;
-	c->parts[i].number = (int)(i + 1);
-	return remote_mpu_copy_part(c->r, c->dst, c->upload_id, (int)(i + 1),
-				    c->src, off, len, c->parts[i].etag, e);
+	c->m.parts[i].number = (int)(i + 1);
+	return remote_mpu_copy_part(c->m.r, c->m.key, c->m.upload_id,
+				    (int)(i + 1), c->src, off, len,
+				    c->m.parts[i].etag, e);
 }
 
 /*
@@ -400,10 +442,6 @@ int remote_copy_object(struct remote *r, const char *src, const char *dst,
 	struct remote_stat st;
 	struct remote_put_opts po;
 	struct copy_ctx c;
-	struct par p;
-	char *upload_id = NULL;
-	uint64_t n;
-	int have_par = 0;
 	int rc = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -421,42 +459,13 @@ int remote_copy_object(struct remote *r, const char *src, const char *dst,
 		po.meta = &st.meta;
 		replace = &po;
 	}
-	n = (size + XFER_COPY_PART - 1) / XFER_COPY_PART;
-	c.r = r;
+	c.m.r = r;
+	c.m.key = dst;
 	c.src = src;
-	c.dst = dst;
 	c.size = size;
-	c.parts = calloc(n, sizeof(*c.parts));
-	if (!c.parts) {
-		rc = remote_error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = remote_mpu_create(r, dst, replace, &upload_id, err);
-	if (rc)
-		goto out;
-	c.upload_id = upload_id;
-	rc = par_init(&p, n, &c);
-	if (rc) {
-		remote_error_set(err, rc, "cannot start a copy: %s",
-				 strerror(-rc));
-		goto abort;
-	}
-	have_par = 1;
-	p.piece = copy_piece;
-	rc = par_run(&p, XFER_COPY_THREADS, err);
-	if (rc)
-		goto abort;
-	rc = remote_mpu_complete(r, dst, upload_id, c.parts, n, NULL, err);
-	if (rc)
-		goto abort;
-	goto out;
-abort:
-	remote_mpu_abort(r, dst, upload_id, NULL);
+	rc = mpu_run(&c.m, n_pieces(size, XFER_COPY_PART), replace, copy_piece,
+		     XFER_COPY_THREADS, "a copy", NULL, err);
 out:
-	if (have_par)
-		pthread_mutex_destroy(&p.lock);
-	free(c.parts);
-	free(upload_id);
 	remote_stat_clear(&st);
 	return rc;
 }
