@@ -105,45 +105,46 @@ static void test_endpoint(void **state)
 
 static void test_errno_map(void **state)
 {
+	static const struct {
+		long status;
+		const char *code;
+		CURLcode cc;
+		enum s3_on_412 on412;
+		int want;
+	} cases[] = {
+		{403, "AccessDenied", CURLE_OK, S3_412_EEXIST, -EACCES},
+		{403, "", CURLE_OK, S3_412_EEXIST, -EACCES},
+		{401, NULL, CURLE_OK, S3_412_EEXIST, -EACCES},
+		{404, "NoSuchKey", CURLE_OK, S3_412_EEXIST, -ENOENT},
+		{404, "", CURLE_OK, S3_412_EEXIST, -ENOENT},
+		{412, "PreconditionFailed", CURLE_OK, S3_412_EEXIST, -EEXIST},
+		{412, "", CURLE_OK, S3_412_ESTALE, -ESTALE},
+		{409, "", CURLE_OK, S3_412_EEXIST, -EBUSY},
+		{400, "EntityTooLarge", CURLE_OK, S3_412_EEXIST, -EFBIG},
+		{403, "QuotaExceeded", CURLE_OK, S3_412_EEXIST, -EDQUOT},
+		{507, "", CURLE_OK, S3_412_EEXIST, -ENOSPC},
+		{501, "NotImplemented", CURLE_OK, S3_412_EEXIST, -ENOTSUP},
+		{500, "InternalError", CURLE_OK, S3_412_EEXIST, -EIO},
+		{503, "SlowDown", CURLE_OK, S3_412_EEXIST, -EIO},
+		{400, "InvalidArgument", CURLE_OK, S3_412_EEXIST, -EIO},
+		{0, NULL, CURLE_OPERATION_TIMEDOUT, S3_412_EEXIST, -ETIMEDOUT},
+		{0, NULL, CURLE_COULDNT_CONNECT, S3_412_EEXIST, -ECONNREFUSED},
+		{0, NULL, CURLE_COULDNT_RESOLVE_HOST, S3_412_EEXIST, -EHOSTUNREACH},
+		{0, NULL, CURLE_RECV_ERROR, S3_412_EEXIST, -EIO},
+	};
+
 	(void)state;
-	assert_int_equal(s3_errno(403, "AccessDenied", CURLE_OK, S3_412_EEXIST),
-			 -EACCES);
-	assert_int_equal(s3_errno(403, "", CURLE_OK, S3_412_EEXIST), -EACCES);
-	assert_int_equal(s3_errno(401, NULL, CURLE_OK, S3_412_EEXIST), -EACCES);
-	assert_int_equal(s3_errno(404, "NoSuchKey", CURLE_OK, S3_412_EEXIST),
-			 -ENOENT);
-	assert_int_equal(s3_errno(404, "", CURLE_OK, S3_412_EEXIST), -ENOENT);
-	assert_int_equal(s3_errno(412, "PreconditionFailed", CURLE_OK,
-				  S3_412_EEXIST),
-			 -EEXIST);
-	assert_int_equal(s3_errno(412, "", CURLE_OK, S3_412_ESTALE), -ESTALE);
-	assert_int_equal(s3_errno(409, "", CURLE_OK, S3_412_EEXIST), -EBUSY);
-	assert_int_equal(s3_errno(400, "EntityTooLarge", CURLE_OK,
-				  S3_412_EEXIST),
-			 -EFBIG);
-	assert_int_equal(s3_errno(403, "QuotaExceeded", CURLE_OK, S3_412_EEXIST),
-			 -EDQUOT);
-	assert_int_equal(s3_errno(507, "", CURLE_OK, S3_412_EEXIST), -ENOSPC);
-	assert_int_equal(s3_errno(501, "NotImplemented", CURLE_OK,
-				  S3_412_EEXIST),
-			 -ENOTSUP);
-	assert_int_equal(s3_errno(500, "InternalError", CURLE_OK, S3_412_EEXIST),
-			 -EIO);
-	assert_int_equal(s3_errno(503, "SlowDown", CURLE_OK, S3_412_EEXIST),
-			 -EIO);
-	assert_int_equal(s3_errno(400, "InvalidArgument", CURLE_OK,
-				  S3_412_EEXIST),
-			 -EIO);
-	assert_int_equal(s3_errno(0, NULL, CURLE_OPERATION_TIMEDOUT,
-				  S3_412_EEXIST),
-			 -ETIMEDOUT);
-	assert_int_equal(s3_errno(0, NULL, CURLE_COULDNT_CONNECT, S3_412_EEXIST),
-			 -ECONNREFUSED);
-	assert_int_equal(s3_errno(0, NULL, CURLE_COULDNT_RESOLVE_HOST,
-				  S3_412_EEXIST),
-			 -EHOSTUNREACH);
-	assert_int_equal(s3_errno(0, NULL, CURLE_RECV_ERROR, S3_412_EEXIST),
-			 -EIO);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = s3_errno(cases[i].status, cases[i].code, cases[i].cc,
+				   cases[i].on412);
+
+		if (got != cases[i].want)
+			print_error("case %zu: HTTP %ld '%s', curl %d\n", i,
+				    cases[i].status,
+				    cases[i].code ? cases[i].code : "(null)",
+				    (int)cases[i].cc);
+		assert_int_equal(got, cases[i].want);
+	}
 }
 
 static void test_retryable(void **state)
