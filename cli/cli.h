@@ -29,6 +29,11 @@
 #define CLI_FILE_THREADS 8u
 #define CLI_PART_THREADS_SINGLE 8u
 #define CLI_PART_THREADS_MANY 2u
+/* Pulling one file: fewer, larger ranged GETs.  A GET's fixed cost adds up
+ * over 8 MiB ranges on a busy server (1 GiB from loopback Swift: 5.5 s with
+ * 8 x 8 MiB in flight, 3.6 s with 4 x 64 MiB); 256 MiB of buffers. */
+#define CLI_GET_RANGE (64u << 20)
+#define CLI_GET_THREADS 4u
 /* Parallel HEADs (list's expiry check, gc's sweep): small requests, so
  * more of them in flight than transfers. */
 #define CLI_HEAD_THREADS 16u

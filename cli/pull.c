@@ -617,6 +617,10 @@ int cli_pull(int argc, char **argv, mode_t um)
 		goto out;
 	}
 	prog = cli_xfer_start(&ctx.xo, n_files, total);
+	if (n_files == 1 && !ctx.xo.part_size) { /* not set by the user */
+		ctx.xo.part_size = CLI_GET_RANGE;
+		ctx.xo.threads = CLI_GET_THREADS;
+	}
 	rc = run_all(&items, pull_one, 1, 0);
 	if (!rc)
 		rc = run_all(&items, pull_one, 0, 1);
