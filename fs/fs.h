@@ -64,6 +64,8 @@ struct inode {
 	int has_marker;     /* directory: a "key/" marker object exists */
 	char *expire_rule;  /* directory: expiry its new files inherit, or
 			       NULL (x-amz-meta-expire-in on the marker) */
+	struct dir_listing *listing; /* directory: dircache.c, or NULL */
+	unsigned long dir_changes;   /* directory: names made here */
 	int unlinked;       /* removed while open: never upload again */
 	unsigned finalizing; /* metadata copies in flight (wfile.c) */
 	struct wfile *wf;   /* staging while open for writing; guarded by
@@ -183,6 +185,24 @@ void fs_wait_finalized_key(struct fs *fs, const char *key);
  * EACCES, ENOSPC, EDQUOT, EFBIG... as the store said, EIO for network and
  * server failures (the reason is logged). */
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
+
+/* ---- dircache.c: recent listings answer lookups of missing names ------ */
+
+enum fs_dir_answer {
+	FS_DIR_UNKNOWN, /* no fresh listing, or a name made here: ask */
+	FS_DIR_ABSENT,  /* not in the fresh listing */
+	FS_DIR_PRESENT, /* listed (as an object or a prefix) */
+};
+/* What dir's fresh listing says of name.  fs->lock held. */
+enum fs_dir_answer fs_dir_lookup(struct inode *dir, const char *name);
+/* This mount made name in dir (create, mkdir, symlink, rename). fs->lock
+ * held. */
+void fs_dir_note_added(struct inode *dir, const char *name);
+/* List dir (one page) and keep it for metadata_ttl.  fs->lock NOT held.
+ * -EFBIG when it has more than a page (not kept), -errno from the remote. */
+int fs_dir_fetch(struct fs *fs, struct inode *dir);
+/* Drop dir's listing.  fs->lock held (or the inode is private). */
+void fs_dir_forget(struct inode *dir);
 
 /* ---- batch.c: waiting for one's own pool jobs ------------------------- */
 

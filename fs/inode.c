@@ -53,6 +53,7 @@ void fs_inode_table_free(struct fs *fs)
 		while (in) {
 			struct inode *next = in->next_ino;
 
+			fs_dir_forget(in);
 			free(in->key);
 			free(in->expire_rule);
 			free(in);
@@ -163,6 +164,7 @@ void fs_inode_maybe_free(struct fs *fs, struct inode *in)
 		p = &(*p)->next_ino;
 	if (*p)
 		*p = in->next_ino;
+	fs_dir_forget(in);
 	free(in->key);
 	free(in->expire_rule);
 	free(in);

@@ -121,8 +121,8 @@ static void fill_entry(struct fs *fs, struct inode *in,
 /* Look the key up on the remote: a file or symlink (HEAD key), else a
  * directory (anything under key/).  With fs->lock NOT held.  On success
  * the inode (with fresh attrs) is returned with fs->lock HELD. */
-static int resolve(struct fs *fs, const char *key, enum store_level level,
-		   struct inode **out)
+static int resolve(struct fs *fs, struct inode *parent, const char *name,
+		   const char *key, enum store_level level, struct inode **out)
 {
 	struct remote_stat st = {0};
 	struct remote_stat mst = {0};
@@ -168,6 +168,21 @@ static int resolve(struct fs *fs, const char *key, enum store_level level,
 		goto out;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	/* Not a file.  One listing of the parent answers whether it is a
+	 * directory, and the next lookups of missing names there too. */
+	if (parent && name) {
+		enum fs_dir_answer ans = FS_DIR_UNKNOWN;
+
+		if (fs_dir_fetch(fs, parent) == 0) {
+			pthread_mutex_lock(&fs->lock);
+			ans = fs_dir_lookup(parent, name);
+			pthread_mutex_unlock(&fs->lock);
+		}
+		if (ans == FS_DIR_ABSENT) {
+			rc = -ENOENT;
+			goto out;
+		}
+	}
 	if (asprintf(&dkey, "%s/", key) < 0) {
 		dkey = NULL;
 		rc = -ENOMEM;
@@ -228,7 +243,7 @@ int fs_refresh(struct fs *fs, struct inode *in)
 	pthread_mutex_unlock(&fs->lock);
 	if (!key)
 		return -ENOMEM;
-	rc = resolve(fs, key, in->level, &found);
+	rc = resolve(fs, NULL, NULL, key, in->level, &found);
 	if (rc == 0) {
 		if (found != in)
 			rc = -ENOENT; /* changed kind: a new inode */
@@ -291,7 +306,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = child_key(fs, p, name, 0, &key);
 	if (rc)
 		goto out;
-	rc = resolve(fs, key, p->level, &in);
+	pthread_mutex_lock(&fs->lock);
+	if (fs_dir_lookup(p, name) == FS_DIR_ABSENT)
+		rc = -ENOENT; /* the parent was listed a moment ago */
+	pthread_mutex_unlock(&fs->lock);
+	if (rc == 0)
+		rc = resolve(fs, p, name, key, p->level, &in);
 	if (rc == 0) {
 		in->nlookup++;
 		fill_entry(fs, in, &e);
@@ -603,7 +623,7 @@ static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 static int exists(struct fs *fs, const char *key)
 {
 	struct inode *in = NULL;
-	int rc = resolve(fs, key, STORE_JOB, &in);
+	int rc = resolve(fs, NULL, NULL, key, STORE_JOB, &in);
 
 	if (rc == 0)
 		pthread_mutex_unlock(&fs->lock);
@@ -638,6 +658,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	in = fs_inode_obtain(fs, key, FS_DIR, p->level);
 	if (in)
 		init_new(fs, req, in, S_IFDIR | (mode & 07777));
+	fs_dir_note_added(p, name);
 	pthread_mutex_unlock(&fs->lock);
 	if (!in) {
 		rc = -ENOMEM;
@@ -756,6 +777,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
+	fs_dir_note_added(p, name);
 	in = fs_inode_obtain(fs, key, FS_SYMLINK, p->level);
 	if (in) {
 		init_new(fs, req, in, S_IFLNK | 0777);
@@ -965,6 +987,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	p = fs_inode_get(fs, parent);
 	np = fs_inode_get(fs, newparent);
+	if (np)
+		fs_dir_note_added(np, newname);
 	pthread_mutex_unlock(&fs->lock);
 	if (!p || !np) {
 		reply_err(req, -ESTALE);
@@ -975,7 +999,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = child_key(fs, np, newname, 0, &dkey);
 	if (rc)
 		goto out;
-	rc = resolve(fs, skey, p->level, &src);
+	rc = resolve(fs, NULL, NULL, skey, p->level, &src);
 	if (rc)
 		goto out;
 	kind = src->kind;
@@ -1153,6 +1177,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	in = fs_inode_obtain(fs, key, FS_FILE, p->level);
 	if (in && !in->wf)
 		init_new(fs, req, in, S_IFREG | (mode & 07777));
+	fs_dir_note_added(p, name);
 	pthread_mutex_unlock(&fs->lock);
 	if (!in) {
 		rc = -ENOMEM;

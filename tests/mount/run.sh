@@ -479,6 +479,20 @@ sys.exit(2)
 ' "$M/job/excl2.txt" "$M2/job/excl2.txt"
 	check "O_EXCL on the second mount fails for a file the first created (exit $RC $ERR)" \
 		test "$RC" -eq 0
+	# A lookup of a missing name lists its directory, and the listing
+	# answers further misses for metadata_ttl: a name made meanwhile by
+	# another machine must show once that time has passed.
+	t mkdir "$M/job/dircache"
+	check "a missing name is missing" bash -c '! stat "$1" 2>/dev/null' _ \
+		"$M/job/dircache/later.txt"
+	echo "made elsewhere" >src/later.txt
+	t cp src/later.txt "$M2/job/dircache/later.txt"
+	sleep 1.5
+	check "a name another mount made after our listing shows after metadata_ttl" \
+		same "$M/job/dircache/later.txt" src/later.txt
+	echo mine >"$M/job/dircache/mine.txt"
+	check "a name made here right after the listing is there at once" \
+		same "$M/job/dircache/mine.txt" <(echo mine)
 	check "fusermount3 -u of the second mount succeeds" umount_fs "$M2"
 else
 	not_ok "a second mount of the same remote"
