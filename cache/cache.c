@@ -11,11 +11,15 @@
  *   blocks/HH/.tmp-OBJ.N  a block being written; renamed into place whole
  *
  * A block file is a header followed by the block's bytes (little-endian):
- *   0  "AFSBLK01"          8  u32 block size      12 u32 data length
+ *   0  "AFSBLK02"          8  u32 block size      12 u32 data length
  *   16 u64 block number    24 u32 chunk size      28 u32 number of chunks
- *   32 u32 crc32 of each CHUNK bytes of data, then u32 crc32 of the header.
- * A read checks the header and only the chunks it touches, so a 4 KiB read
- * of a 4 MiB block verifies 64 KiB, not 4 MiB.  Files are written under a
+ *   32 u32 crc32 of bytes 0..31
+ *   36 u32 crc32 of each CHUNK (4 KiB) of data, then the data.
+ * A read checks the fixed header, then reads the crcs of only the chunks it
+ * touches and verifies those chunks, so a 4 KiB read of a 4 MiB block costs
+ * three small preads and one 4 KiB crc.  The crc table has no checksum of
+ * its own: a damaged entry fails its chunk's check like damaged data, and
+ * the block is dropped.  Files are written under a
  * temporary name and renamed; there is no fsync: after a crash a file whose
  * data never reached the disk fails its checksum (or its size check) and is
  * dropped and fetched again, so the checksum, not write ordering, is what
@@ -58,13 +62,12 @@
 #include "cache.h"
 #include "digest.h"
 
-#define CHUNK		  (64u * 1024)
-#define MIN_BLOCK	  CHUNK
+#define CHUNK		  (4u * 1024)
+#define MIN_BLOCK	  (64u * 1024)
 #define MAX_BLOCK	  (64u * 1024 * 1024)
-#define MAX_CHUNKS	  (MAX_BLOCK / CHUNK)
-#define HDR_FIXED	  32
-#define HDR_MAX		  (HDR_FIXED + 4 * MAX_CHUNKS + 4)
-#define MAGIC		  "AFSBLK01"
+#define HDR_FIXED	  36
+#define MAGIC		  "AFSBLK02"
+#define CRC_STACK	  256 /* chunk crcs read without malloc */
 #define OBJ_HEX		  64
 #define NAME_MAX_LEN	  128
 #define NSTREAMS	  32
@@ -185,7 +188,13 @@ static uint32_t nchunks(uint32_t len)
 
 static size_t hdr_len(uint32_t len)
 {
-	return HDR_FIXED + 4 * (size_t)nchunks(len) + 4;
+	return HDR_FIXED + 4 * (size_t)nchunks(len);
+}
+
+/* The length of chunk i of a block of len data bytes. */
+static uint32_t chunk_len(uint32_t len, uint32_t i)
+{
+	return len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
 }
 
 /* pread exactly n bytes; -EBADMSG if the file ends first, -errno on error. */
@@ -448,28 +457,27 @@ static int store_block(struct cache *c, const char *obj, uint64_t no,
 		       const unsigned char *data, uint32_t len, uint64_t *disk)
 {
 	char tmp[NAME_MAX_LEN], name[NAME_MAX_LEN], dir[3];
-	unsigned char hdr[HDR_MAX];
 	size_t hlen = hdr_len(len);
 	uint32_t n = nchunks(len);
+	unsigned char *hdr = malloc(hlen);
 	int fd = -1;
 	int rc = 0;
 
+	block_name(obj, no, true, tmp);
+	block_name(obj, no, false, name);
+	if (!hdr)
+		return -ENOMEM;
 	memcpy(hdr, MAGIC, 8);
 	put32(hdr + 8, c->bs);
 	put32(hdr + 12, len);
 	put64(hdr + 16, no);
 	put32(hdr + 24, CHUNK);
 	put32(hdr + 28, n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t clen =
-			len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
+	put32(hdr + 32, crc(hdr, 32));
+	for (uint32_t i = 0; i < n; i++)
 		put32(hdr + HDR_FIXED + 4 * i,
-		      crc(data + (size_t)i * CHUNK, clen));
-	}
-	put32(hdr + hlen - 4, crc(hdr, hlen - 4));
+		      crc(data + (size_t)i * CHUNK, chunk_len(len, i)));
 
-	block_name(obj, no, true, tmp);
-	block_name(obj, no, false, name);
 	fd = openat(c->blocks_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0644);
 	if (fd < 0 && errno == ENOENT) {
@@ -504,6 +512,7 @@ static int store_block(struct cache *c, const char *obj, uint64_t no,
 	}
 	*disk = hlen + len;
 out:
+	free(hdr);
 	if (fd >= 0)
 		close(fd);
 	if (rc)
@@ -519,9 +528,10 @@ static int read_block_file(struct cache *c, const char *obj, uint64_t no,
 			   uint32_t len, uint32_t a, uint32_t b, void *out)
 {
 	char name[NAME_MAX_LEN];
-	unsigned char hdr[HDR_MAX];
+	unsigned char hdr[HDR_FIXED];
+	unsigned char crcs_stack[4 * CRC_STACK];
+	unsigned char *crcs = crcs_stack;
 	size_t hlen = hdr_len(len);
-	uint32_t n = nchunks(len);
 	uint32_t c0 = a / CHUNK, c1 = (b - 1) / CHUNK;
 	uint32_t from = c0 * CHUNK;
 	uint32_t to = (c1 + 1) * CHUNK < len ? (c1 + 1) * CHUNK : len;
@@ -545,16 +555,27 @@ static int read_block_file(struct cache *c, const char *obj, uint64_t no,
 		rc = -EBADMSG;
 		goto out;
 	}
-	rc = pread_full(fd, hdr, hlen, 0);
+	rc = pread_full(fd, hdr, HDR_FIXED, 0);
 	if (rc)
 		goto out;
 	if (memcmp(hdr, MAGIC, 8) != 0 || get32(hdr + 8) != c->bs ||
 	    get32(hdr + 12) != len || get64(hdr + 16) != no ||
-	    get32(hdr + 24) != CHUNK || get32(hdr + 28) != n ||
-	    get32(hdr + hlen - 4) != crc(hdr, hlen - 4)) {
+	    get32(hdr + 24) != CHUNK || get32(hdr + 28) != nchunks(len) ||
+	    get32(hdr + 32) != crc(hdr, 32)) {
 		rc = -EBADMSG;
 		goto out;
 	}
+	if (c1 - c0 + 1 > CRC_STACK) {
+		crcs = malloc(4 * (size_t)(c1 - c0 + 1));
+		if (!crcs) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	rc = pread_full(fd, crcs, 4 * (size_t)(c1 - c0 + 1),
+			HDR_FIXED + 4 * (uint64_t)c0);
+	if (rc)
+		goto out;
 	if (from == a && to == b) {
 		dst = out;
 	} else {
@@ -569,10 +590,8 @@ static int read_block_file(struct cache *c, const char *obj, uint64_t no,
 	if (rc)
 		goto out;
 	for (uint32_t i = c0; i <= c1; i++) {
-		uint32_t off = i * CHUNK - from;
-		uint32_t clen =
-			len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
-		if (crc(dst + off, clen) != get32(hdr + HDR_FIXED + 4 * i)) {
+		if (crc(dst + (i * CHUNK - from), chunk_len(len, i)) !=
+		    get32(crcs + 4 * (i - c0))) {
 			rc = -EBADMSG;
 			goto out;
 		}
@@ -580,6 +599,8 @@ static int read_block_file(struct cache *c, const char *obj, uint64_t no,
 	if (tmp)
 		memcpy(out, tmp + (a - from), b - a);
 out:
+	if (crcs != crcs_stack)
+		free(crcs);
 	free(tmp);
 	if (fd >= 0)
 		close(fd);
@@ -1063,7 +1084,7 @@ static int scan_dir(struct cache *c, const char *hh, struct found **list,
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		if ((uint64_t)st.st_size < HDR_FIXED + 4) {
+		if ((uint64_t)st.st_size < HDR_FIXED) {
 			unlinkat(fd, de->d_name, 0);
 			continue;
 		}
