@@ -33,9 +33,9 @@
 #include "store.h"
 #include "xfer.h"
 
-#define FS_ROOT_INO FUSE_ROOT_ID
+#define FS_ROOT_INO	     FUSE_ROOT_ID
 #define FS_FIRST_DYNAMIC_INO 16
-#define FS_HASH_BUCKETS 65536
+#define FS_HASH_BUCKETS	     65536
 
 enum fs_kind {
 	FS_ROOT,  /* the mountpoint: job/ workflow/ project/ */
@@ -51,47 +51,47 @@ struct inode {
 	fuse_ino_t ino;
 	enum fs_kind kind;
 	enum store_level level;
-	char *key;        /* object key; directories end in '/'; NULL for root */
+	char *key; /* object key; directories end in '/'; NULL for root */
 	uint64_t nlookup; /* kernel references (lookup minus forget) */
-	unsigned opens;   /* open handles */
+	unsigned opens;	  /* open handles */
 	struct stat attr;
-	char etag[REMOTE_ETAG_MAX]; /* version the attrs describe */
-	int64_t remote_mtime;       /* its Last-Modified, seconds */
+	char etag[REMOTE_ETAG_MAX];	 /* version the attrs describe */
+	int64_t remote_mtime;		 /* its Last-Modified, seconds */
 	char open_etag[REMOTE_ETAG_MAX]; /* version at last open (keep_cache) */
 	double attr_until;  /* monotonic seconds: attrs trusted until then */
 	int64_t expires_at; /* from x-amz-meta-expires-at; 0: none */
 	char sha256[65];    /* from x-amz-meta-sha256; "" if unknown */
-	int has_marker;     /* directory: a "key/" marker object exists */
+	int has_marker;	    /* directory: a "key/" marker object exists */
 	char *expire_rule;  /* directory: expiry its new files inherit, or
 			       NULL (x-amz-meta-expire-in on the marker) */
 	struct dir_listing *listing; /* directory: dircache.c, or NULL */
 	unsigned long dir_changes;   /* directory: names made here */
-	int unlinked;       /* removed while open: never upload again */
+	int unlinked;	     /* removed while open: never upload again */
 	unsigned finalizing; /* metadata copies in flight (wfile.c) */
-	struct wfile *wf;   /* staging while open for writing; guarded by
-			       fs->lock, its contents by wf->lock */
+	struct wfile *wf;    /* staging while open for writing; guarded by
+				fs->lock, its contents by wf->lock */
 	struct inode *next_ino, *next_key; /* hash chains */
 };
 
 /* A file's staged content while it is open for writing. */
 struct wfile {
 	pthread_mutex_t lock; /* guards everything below */
-	int fd;               /* unlinked staging file from the cache */
-	unsigned refs;        /* open handles sharing it */
-	uint64_t size;        /* logical size */
-	int loaded;           /* staging holds the object's old bytes */
-	int dirty;            /* differs from the remote object */
+	int fd;		      /* unlinked staging file from the cache */
+	unsigned refs;	      /* open handles sharing it */
+	uint64_t size;	      /* logical size */
+	int loaded;	      /* staging holds the object's old bytes */
+	int dirty;	      /* differs from the remote object */
 	/* Streaming multipart: parts [1..parts_sent] are in flight or done.
 	 * Valid while stream_ok; any write before stream_off ends it. */
 	int stream_ok;
-	uint64_t stream_off;    /* bytes handed to part uploads so far */
-	char *upload_id;        /* multipart upload in progress, or NULL */
+	uint64_t stream_off; /* bytes handed to part uploads so far */
+	char *upload_id;     /* multipart upload in progress, or NULL */
 	struct remote_part *parts;
 	int nparts, parts_cap;
-	int parts_pending;      /* part uploads not finished yet */
+	int parts_pending; /* part uploads not finished yet */
 	pthread_cond_t parts_done;
 	struct digest_sha256 *hash; /* running SHA-256 while sequential */
-	uint64_t hashed;            /* bytes fed to hash */
+	uint64_t hashed;	    /* bytes fed to hash */
 };
 
 struct fs_opts {
@@ -117,7 +117,7 @@ struct fs {
 	struct timespec mount_time;
 	uint64_t part_size;
 
-	pthread_mutex_t lock; /* the inode table and inode fields */
+	pthread_mutex_t lock;	  /* the inode table and inode fields */
 	pthread_cond_t finalized; /* with lock: an inode's finalizing fell */
 	struct inode *by_ino[FS_HASH_BUCKETS];
 	struct inode *by_key[FS_HASH_BUCKETS];
@@ -190,7 +190,7 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
 
 enum fs_dir_answer {
 	FS_DIR_UNKNOWN, /* no fresh listing, or a name made here: ask */
-	FS_DIR_ABSENT,  /* not in the fresh listing */
+	FS_DIR_ABSENT,	/* not in the fresh listing */
 	FS_DIR_PRESENT, /* listed (as an object or a prefix) */
 };
 /* What dir's fresh listing says of name.  fs->lock held. */
@@ -240,8 +240,7 @@ int fs_inode_fresh(struct fs *fs, fuse_ino_t ino, struct inode **out);
 
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags);
-void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-		 size_t size);
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 

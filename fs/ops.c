@@ -124,13 +124,13 @@ static void fill_entry(struct fs *fs, struct inode *in,
 static int resolve(struct fs *fs, struct inode *parent, const char *name,
 		   const char *key, enum store_level level, struct inode **out)
 {
-	struct remote_stat st = {0};
-	struct remote_stat mst = {0};
-	struct remote_list l = {0};
-	struct remote_error err = {{0}};
+	struct remote_stat st = { 0 };
+	struct remote_stat mst = { 0 };
+	struct remote_list l = { 0 };
+	struct remote_error err = { { 0 } };
 	struct store_meta sm;
 	char *dkey = NULL;
-	struct remote_list_opts lo = {.max_keys = 1};
+	struct remote_list_opts lo = { .max_keys = 1 };
 	struct inode *in;
 	int rc;
 
@@ -265,7 +265,6 @@ static void reply_err(fuse_req_t req, int rc)
 {
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
 }
-
 
 /* ---- lookup / forget / getattr ----------------------------------------- */
 
@@ -414,10 +413,10 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
  * touching the data: a server-side copy onto itself with new metadata. */
 static int store_attrs(struct fs *fs, struct inode *in)
 {
-	struct remote_stat st = {0};
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {0};
-	struct remote_error err = {{0}};
+	struct remote_stat st = { 0 };
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { 0 };
+	struct remote_error err = { { 0 } };
 	char *key = NULL;
 	int is_dir;
 	int rc;
@@ -432,7 +431,7 @@ static int store_attrs(struct fs *fs, struct inode *in)
 	rc = remote_head(fs->remote, key, &st, &err);
 	if (rc == -ENOENT && is_dir) {
 		/* An implied directory gets a marker to hold its attrs. */
-		struct remote_body body = {.buf = "", .fd = -1, .len = 0};
+		struct remote_body body = { .buf = "", .fd = -1, .len = 0 };
 
 		rc = fs_meta_build(fs, in, NULL, &meta);
 		put.content_type = DIR_CTYPE;
@@ -500,8 +499,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	pthread_mutex_lock(&fs->lock);
 	if (to_set & FUSE_SET_ATTR_MODE)
-		in->attr.st_mode = (in->attr.st_mode & S_IFMT) |
-				   (attr->st_mode & 07777);
+		in->attr.st_mode =
+			(in->attr.st_mode & S_IFMT) | (attr->st_mode & 07777);
 	if (to_set & FUSE_SET_ATTR_UID)
 		in->attr.st_uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -634,10 +633,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_body body = {.buf = "", .fd = -1, .len = 0};
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {.content_type = DIR_CTYPE, .meta = &meta};
-	struct remote_error err = {{0}};
+	struct remote_body body = { .buf = "", .fd = -1, .len = 0 };
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { .content_type = DIR_CTYPE,
+				       .meta = &meta };
+	struct remote_error err = { { 0 } };
 	struct fuse_entry_param e;
 	struct inode *p, *in;
 	char *key = NULL;
@@ -689,7 +689,7 @@ out:
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_error err = {{0}};
+	struct remote_error err = { { 0 } };
 	struct inode *p, *in;
 	char *key = NULL;
 	int rc;
@@ -719,9 +719,9 @@ out:
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_list_opts lo = {.max_keys = 2};
-	struct remote_list l = {0};
-	struct remote_error err = {{0}};
+	struct remote_list_opts lo = { .max_keys = 2 };
+	struct remote_list l = { 0 };
+	struct remote_error err = { { 0 } };
 	struct inode *p, *in;
 	char *key = NULL;
 	int rc;
@@ -764,10 +764,12 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_body body = {.buf = link, .fd = -1, .len = strlen(link)};
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {.meta = &meta, .if_none_match = 1};
-	struct remote_error err = {{0}};
+	struct remote_body body = { .buf = link,
+				    .fd = -1,
+				    .len = strlen(link) };
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { .meta = &meta, .if_none_match = 1 };
+	struct remote_error err = { { 0 } };
 	struct fuse_entry_param e;
 	struct inode *p, *in;
 	char *key = NULL;
@@ -811,7 +813,7 @@ out:
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_error err = {{0}};
+	struct remote_error err = { { 0 } };
 	char buf[PATH_MAX + 1];
 	struct inode *in;
 	char *key = NULL;
@@ -863,8 +865,8 @@ static void move_copy(void *arg)
 {
 	struct move_job *j = arg;
 
-	j->rc = remote_copy_object(j->fs->remote, j->src, j->dst, j->size,
-				   NULL, &j->err);
+	j->rc = remote_copy_object(j->fs->remote, j->src, j->dst, j->size, NULL,
+				   &j->err);
 	fs_batch_done(j->batch);
 }
 
@@ -873,8 +875,8 @@ static void move_copy(void *arg)
 static int move_tree(struct fs *fs, const char *src_prefix,
 		     const char *dst_prefix)
 {
-	struct remote_list l = {0};
-	struct remote_error err = {{0}};
+	struct remote_list l = { 0 };
+	struct remote_error err = { { 0 } };
 	struct move_job *jobs = NULL;
 	struct fs_batch batch;
 	size_t njobs = 0;
@@ -953,7 +955,8 @@ static void rekey_tree(struct fs *fs, const char *old_prefix,
 		for (struct inode *in = fs->by_ino[b]; in; in = in->next_ino) {
 			char *nk;
 
-			if (!in->key || strncmp(in->key, old_prefix, olen) != 0 ||
+			if (!in->key ||
+			    strncmp(in->key, old_prefix, olen) != 0 ||
 			    fs_inode_by_key(fs, in->key) != in)
 				continue;
 			if (asprintf(&nk, "%s%s", new_prefix, in->key + olen) <
@@ -970,7 +973,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      unsigned int flags)
 {
 	struct fs *fs = req_fs(req);
-	struct remote_error err = {{0}};
+	struct remote_error err = { { 0 } };
 	struct inode *p, *np, *src = NULL;
 	char *skey = NULL, *dkey = NULL;
 	char *sdir = NULL, *ddir = NULL;
@@ -1031,9 +1034,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			goto out;
 		}
 		if (dst_exists) {
-			struct remote_list_opts lo = {.prefix = ddir,
-						      .max_keys = 2};
-			struct remote_list l = {0};
+			struct remote_list_opts lo = { .prefix = ddir,
+						       .max_keys = 2 };
+			struct remote_list l = { 0 };
 
 			rc = remote_list(fs->remote, &lo, &l, &err);
 			for (size_t i = 0; rc == 0 && i < l.n_entries; i++)
@@ -1129,8 +1132,8 @@ static int open_handle(struct fs *fs, struct inode *in,
 	pthread_mutex_lock(&fs->lock);
 	in->opens++;
 	/* Keep the kernel's cached pages while the object is unchanged. */
-	fi->keep_cache = !in->wf && in->etag[0] &&
-			 strcmp(in->etag, in->open_etag) == 0;
+	fi->keep_cache =
+		!in->wf && in->etag[0] && strcmp(in->etag, in->open_etag) == 0;
 	snprintf(in->open_etag, sizeof(in->open_etag), "%s", in->etag);
 	pthread_mutex_unlock(&fs->lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
@@ -1189,11 +1192,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 * machines cannot both create it.  A server without
 		 * conditional writes could only check-then-write, which the
 		 * kernel's lookup has just done. */
-		struct remote_body body = {.buf = "", .fd = -1, .len = 0};
-		struct remote_meta meta = {0};
-		struct remote_put_opts put = {.meta = &meta,
-					      .if_none_match = 1};
-		struct remote_error err = {{0}};
+		struct remote_body body = { .buf = "", .fd = -1, .len = 0 };
+		struct remote_meta meta = { 0 };
+		struct remote_put_opts put = { .meta = &meta,
+					       .if_none_match = 1 };
+		struct remote_error err = { { 0 } };
 
 		rc = fs_meta_build(fs, in, NULL, &meta);
 		if (rc == 0)
@@ -1414,7 +1417,7 @@ struct head_job {
 static void head_one(void *arg)
 {
 	struct head_job *j = arg;
-	struct remote_stat st = {0};
+	struct remote_stat st = { 0 };
 	struct store_meta sm;
 	int rc;
 
@@ -1455,9 +1458,9 @@ static int name_ok(const char *name)
  * attributes of every file not fresh in the table, HEADs in parallel. */
 static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 {
-	struct remote_list_opts lo = {.delimiter = "/"};
-	struct remote_list l = {0};
-	struct remote_error err = {{0}};
+	struct remote_list_opts lo = { .delimiter = "/" };
+	struct remote_list l = { 0 };
+	struct remote_error err = { { 0 } };
 	struct head_job *jobs = NULL;
 	struct fs_batch batch;
 	size_t njobs = 0;
@@ -1637,7 +1640,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* Offsets: 1 is ".", 2 is "..", 3+i is entry i. */
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = (size_t)off; i < d->n + 2; i++) {
-		struct stat st = {0};
+		struct stat st = { 0 };
 		const char *name;
 		size_t need;
 
@@ -1656,7 +1659,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			st = de->in->attr;
 		}
 		if (plus) {
-			struct fuse_entry_param e = {0};
+			struct fuse_entry_param e = { 0 };
 
 			if (i >= 2) {
 				fill_entry(fs, d->v[i - 2].in, &e);
@@ -1717,7 +1720,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = req_fs(req);
-	struct statvfs sv = {0};
+	struct statvfs sv = { 0 };
 	const fsblkcnt_t total = (fsblkcnt_t)1 << 40; /* 1 PiB in KiB */
 
 	(void)ino;

@@ -77,8 +77,8 @@ static char *inode_key(struct fs *fs, struct inode *in)
 /* Load the object's current bytes into staging (wf->lock held). */
 static int ensure_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 {
-	struct remote_stat st = {0};
-	struct remote_error err = {{0}};
+	struct remote_stat st = { 0 };
+	struct remote_error err = { { 0 } };
 	char *key = NULL;
 	int rc = 0;
 
@@ -219,9 +219,10 @@ static void part_upload(void *arg)
 {
 	struct part_job *job = arg;
 	struct wfile *wf = job->wf;
-	struct remote_body body = {.fd = wf->fd, .off = job->off,
-				   .len = job->len};
-	struct remote_error err = {{0}};
+	struct remote_body body = { .fd = wf->fd,
+				    .off = job->off,
+				    .len = job->len };
+	struct remote_error err = { { 0 } };
 	char etag[REMOTE_ETAG_MAX] = "";
 	int rc;
 
@@ -248,9 +249,9 @@ static void part_upload(void *arg)
 /* With wf->lock held: send every full part staged beyond stream_off. */
 static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
 {
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {.meta = &meta};
-	struct remote_error err = {{0}};
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { .meta = &meta };
+	struct remote_error err = { { 0 } };
 	char *key = NULL;
 	int rc;
 
@@ -438,15 +439,16 @@ static void finalize_meta(void *arg)
 {
 	struct finalize_job *j = arg;
 	struct fs *fs = j->fs;
-	struct remote_put_opts put = {.meta = &j->meta};
-	struct remote_error err = {{0}};
+	struct remote_put_opts put = { .meta = &j->meta };
+	struct remote_error err = { { 0 } };
 	int rc;
 
 	rc = remote_copy_object(fs->remote, j->key, j->key, j->size, &put,
 				&err);
 	if (rc)
-		fs_log(fs, "%s is stored but its metadata (SHA-256, mtime) is "
-			   "not: %s",
+		fs_log(fs,
+		       "%s is stored but its metadata (SHA-256, mtime) is "
+		       "not: %s",
 		       j->key, err.msg);
 	pthread_mutex_lock(&fs->lock);
 	j->in->finalizing--;
@@ -519,8 +521,8 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 			 const char *key, const struct remote_meta *meta,
 			 char *etag)
 {
-	struct remote_body body = {.fd = wf->fd};
-	struct remote_error err = {{0}};
+	struct remote_body body = { .fd = wf->fd };
+	struct remote_error err = { { 0 } };
 	int rc;
 
 	while (wf->parts_pending > 0)
@@ -529,9 +531,9 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 		return -EAGAIN;
 	if (wf->size > wf->stream_off) {
 		if (wf->nparts == wf->parts_cap) {
-			struct remote_part *p = realloc(
-				wf->parts, (size_t)(wf->parts_cap + 1) *
-						   sizeof(*p));
+			struct remote_part *p =
+				realloc(wf->parts, (size_t)(wf->parts_cap + 1) *
+							   sizeof(*p));
 
 			if (!p)
 				return -EAGAIN;
@@ -588,9 +590,9 @@ static int close_errno(int rc)
 
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 {
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {.meta = &meta};
-	struct remote_error err = {{0}};
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { .meta = &meta };
+	struct remote_error err = { { 0 } };
 	char etag[REMOTE_ETAG_MAX] = "";
 	char sha[DIGEST_SHA256_HEX] = "";
 	char *key = NULL;

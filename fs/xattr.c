@@ -27,9 +27,9 @@
 
 #include "fs.h"
 
-#define XA_EXPIRE_IN "user.expire_in"
+#define XA_EXPIRE_IN  "user.expire_in"
 #define XA_EXPIRES_AT "user.expires_at"
-#define XA_SHA256 "user.sha256"
+#define XA_SHA256     "user.sha256"
 
 /* Update one stored object's metadata: expiry (0 removes) and/or sha256
  * (NULL leaves it).  A server-side copy onto itself; nothing re-uploaded. */
@@ -37,9 +37,9 @@ static int update_object(struct fs *fs, const char *key, int set_expiry,
 			 int64_t expires_at, const char *sha256,
 			 struct remote_error *err)
 {
-	struct remote_stat st = {0};
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {0};
+	struct remote_stat st = { 0 };
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { 0 };
 	char buf[40];
 	int rc;
 
@@ -122,8 +122,8 @@ static void expire_one(void *arg)
  * Markers keep no expiry: a directory lives while anything is in it. */
 static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
 {
-	struct remote_list l = {0};
-	struct remote_error err = {{0}};
+	struct remote_list l = { 0 };
+	struct remote_error err = { { 0 } };
 	struct expire_job *jobs = NULL;
 	struct fs_batch batch;
 	size_t njobs = 0;
@@ -173,10 +173,11 @@ out:
  * marker, creating the marker when the directory was only implied. */
 static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
 {
-	struct remote_stat st = {0};
-	struct remote_meta meta = {0};
-	struct remote_put_opts put = {.content_type = "application/x-directory"};
-	struct remote_error err = {{0}};
+	struct remote_stat st = { 0 };
+	struct remote_meta meta = { 0 };
+	struct remote_put_opts put = { .content_type =
+					       "application/x-directory" };
+	struct remote_error err = { { 0 } };
 	char *key = NULL;
 	int rc;
 
@@ -202,7 +203,7 @@ static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
 	if (st.etag[0]) {
 		rc = remote_copy(fs->remote, key, key, &put, &err);
 	} else {
-		struct remote_body body = {.buf = "", .fd = -1, .len = 0};
+		struct remote_body body = { .buf = "", .fd = -1, .len = 0 };
 
 		rc = remote_put(fs->remote, key, &body, &put, NULL, &err);
 	}
@@ -227,7 +228,7 @@ out:
 static int apply_expiry(struct fs *fs, struct inode *in, int64_t expires_at,
 			const char *rule)
 {
-	struct remote_error err = {{0}};
+	struct remote_error err = { { 0 } };
 	char *key = NULL;
 	enum fs_kind kind;
 	int rc;
@@ -255,7 +256,7 @@ static int apply_expiry(struct fs *fs, struct inode *in, int64_t expires_at,
 static int compute_sha256(struct fs *fs, struct inode *in, char *hex)
 {
 	enum { CHUNK = 8 << 20 };
-	struct remote_error err = {{0}};
+	struct remote_error err = { { 0 } };
 	struct digest_sha256 *ctx = NULL;
 	char etag[REMOTE_ETAG_MAX];
 	char *buf = NULL;
@@ -310,8 +311,7 @@ out:
 /* Trim trailing NULs and newlines that setfattr or echo may add. */
 static char *value_str(const char *value, size_t size)
 {
-	while (size > 0 && (value[size - 1] == '\0' ||
-			    value[size - 1] == '\n'))
+	while (size > 0 && (value[size - 1] == '\0' || value[size - 1] == '\n'))
 		size--;
 	return strndup(value, size);
 }
@@ -327,7 +327,7 @@ static struct inode *get_inode(struct fs *fs, fuse_ino_t ino)
 }
 
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			const char *value, size_t size, int flags)
+		 const char *value, size_t size, int flags)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct inode *in = get_inode(fs, ino);
@@ -343,8 +343,8 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	if (strcmp(name, XA_EXPIRE_IN) != 0 &&
 	    strcmp(name, XA_EXPIRES_AT) != 0) {
-		fuse_reply_err(req, strcmp(name, XA_SHA256) == 0 ? EPERM
-								 : ENOTSUP);
+		fuse_reply_err(req,
+			       strcmp(name, XA_SHA256) == 0 ? EPERM : ENOTSUP);
 		return;
 	}
 	if (in->kind == FS_ROOT || in->kind == FS_LEVEL) {
@@ -398,8 +398,7 @@ static void reply_value(fuse_req_t req, size_t size, const char *s)
 		fuse_reply_buf(req, s, len);
 }
 
-void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			size_t size)
+void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct inode *in;
@@ -409,8 +408,8 @@ void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	/* `ls -l` asks every entry for system.posix_acl_access and
 	 * security.selinux: names we never store need no request. */
-	if (strcmp(name, XA_EXPIRES_AT) != 0 && strcmp(name, XA_EXPIRE_IN) != 0 &&
-	    strcmp(name, XA_SHA256) != 0) {
+	if (strcmp(name, XA_EXPIRES_AT) != 0 &&
+	    strcmp(name, XA_EXPIRE_IN) != 0 && strcmp(name, XA_SHA256) != 0) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -495,8 +494,8 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	if (strcmp(name, XA_EXPIRE_IN) != 0 &&
 	    strcmp(name, XA_EXPIRES_AT) != 0) {
-		fuse_reply_err(req, strcmp(name, XA_SHA256) == 0 ? EPERM
-								 : ENODATA);
+		fuse_reply_err(req,
+			       strcmp(name, XA_SHA256) == 0 ? EPERM : ENODATA);
 		return;
 	}
 	if (in->kind == FS_ROOT || in->kind == FS_LEVEL) {

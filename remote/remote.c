@@ -253,7 +253,8 @@ out:
 	return finish(r, rc, "GET", key, err);
 }
 
-int remote_put(struct remote *r, const char *key, const struct remote_body *body,
+int remote_put(struct remote *r, const char *key,
+	       const struct remote_body *body,
 	       const struct remote_put_opts *opts, char *etag_out,
 	       struct remote_error *err)
 {
@@ -318,8 +319,8 @@ int remote_delete_many(struct remote *r, const char *const *keys, size_t n,
 	if (n == 0)
 		return 0;
 	if (n > 1000)
-		return remote_error_set(err, -EINVAL,
-					"batch delete of %zu keys (max 1000)", n);
+		return remote_error_set(
+			err, -EINVAL, "batch delete of %zu keys (max 1000)", n);
 	full = calloc(n, sizeof(*full));
 	if (!full)
 		return -ENOMEM;
@@ -403,8 +404,9 @@ out:
 	return finish(r, rc, "multipart create", key, err);
 }
 
-int remote_mpu_put_part(struct remote *r, const char *key, const char *upload_id,
-			int part, const struct remote_body *body, char *etag_out,
+int remote_mpu_put_part(struct remote *r, const char *key,
+			const char *upload_id, int part,
+			const struct remote_body *body, char *etag_out,
 			struct remote_error *err)
 {
 	char *full = NULL;
@@ -415,7 +417,8 @@ int remote_mpu_put_part(struct remote *r, const char *key, const char *upload_id
 	rc = full_key(r, key, &full, err);
 	if (rc)
 		goto out;
-	rc = r->ops->mpu_put_part(r, full, upload_id, part, body, etag_out, err);
+	rc = r->ops->mpu_put_part(r, full, upload_id, part, body, etag_out,
+				  err);
 out:
 	free(full);
 	return finish(r, rc, "multipart upload", key, err);

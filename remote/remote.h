@@ -31,13 +31,13 @@
 #include <stdint.h>
 #include <time.h>
 
-#define REMOTE_KEY_MAX 1024
-#define REMOTE_ETAG_MAX 128
+#define REMOTE_KEY_MAX	  1024
+#define REMOTE_ETAG_MAX	  128
 #define REMOTE_ERRMSG_MAX 384
 /* S3's limits on multipart uploads. */
-#define REMOTE_PART_MIN (5u * 1024 * 1024)
+#define REMOTE_PART_MIN	 (5u * 1024 * 1024)
 #define REMOTE_PARTS_MAX 10000
-#define REMOTE_PUT_MAX (5ull * 1024 * 1024 * 1024)
+#define REMOTE_PUT_MAX	 (5ull * 1024 * 1024 * 1024)
 
 /* One human-readable reason for the last failure. */
 struct remote_error {
@@ -73,7 +73,7 @@ void remote_meta_clear(struct remote_meta *m);
 struct remote_stat {
 	uint64_t size;
 	char etag[REMOTE_ETAG_MAX]; /* without surrounding quotes */
-	struct timespec mtime;      /* Last-Modified */
+	struct timespec mtime;	    /* Last-Modified */
 	char content_type[128];
 	struct remote_meta meta;
 };
@@ -89,9 +89,9 @@ struct remote_body {
 };
 
 struct remote_put_opts {
-	const char *content_type;       /* NULL: application/octet-stream */
+	const char *content_type;	/* NULL: application/octet-stream */
 	const struct remote_meta *meta; /* NULL: none */
-	int if_none_match;              /* create only; -EEXIST if key exists */
+	int if_none_match;		/* create only; -EEXIST if key exists */
 };
 
 struct remote_list_entry {
@@ -101,11 +101,11 @@ struct remote_list_entry {
 	struct timespec mtime;
 };
 struct remote_list_opts {
-	const char *prefix;      /* NULL or "" lists everything */
-	const char *delimiter;   /* NULL: flat listing */
-	const char *token;       /* continuation from a previous page, or NULL */
+	const char *prefix;    /* NULL or "" lists everything */
+	const char *delimiter; /* NULL: flat listing */
+	const char *token;     /* continuation from a previous page, or NULL */
 	const char *start_after; /* keys strictly after this, or NULL */
-	unsigned max_keys;       /* 0: backend default (1000) */
+	unsigned max_keys;	 /* 0: backend default (1000) */
 };
 /* One page of a listing, keys in byte order (as S3).  Free with
  * remote_list_clear(). */
@@ -130,13 +130,13 @@ struct remote;
 
 /* Connection settings.  Secrets are only ever copied, never printed. */
 struct remote_config {
-	char *url;           /* file:///dir or s3://bucket[/prefix] */
-	char *endpoint;      /* S3 endpoint URL, or NULL for AWS */
-	char *region;        /* signing region */
+	char *url;	     /* file:///dir or s3://bucket[/prefix] */
+	char *endpoint;	     /* S3 endpoint URL, or NULL for AWS */
+	char *region;	     /* signing region */
 	char *access_key;    /* NULL: anonymous */
 	char *secret_key;    /* secret */
 	char *session_token; /* secret; NULL if none */
-	int debug;           /* log each request (never headers) to stderr */
+	int debug;	     /* log each request (never headers) to stderr */
 	int connect_timeout; /* seconds; 0: default 5 */
 	int max_retries;     /* 0: default 4 */
 };
@@ -179,7 +179,8 @@ int remote_get(struct remote *r, const char *key, uint64_t off, size_t len,
  * etag_out (REMOTE_ETAG_MAX bytes, or NULL) receives the new ETag.
  * opts->if_none_match on a server without conditional writes falls back to
  * HEAD-then-PUT (not atomic); see remote_caps(). */
-int remote_put(struct remote *r, const char *key, const struct remote_body *body,
+int remote_put(struct remote *r, const char *key,
+	       const struct remote_body *body,
 	       const struct remote_put_opts *opts, char *etag_out,
 	       struct remote_error *err);
 /* Server-side copy of an object up to REMOTE_PUT_MAX bytes.  replace NULL
@@ -187,7 +188,8 @@ int remote_put(struct remote *r, const char *key, const struct remote_body *body
  * replace->meta and replace->content_type.  src may equal dst (metadata
  * update in place). */
 int remote_copy(struct remote *r, const char *src, const char *dst,
-		const struct remote_put_opts *replace, struct remote_error *err);
+		const struct remote_put_opts *replace,
+		struct remote_error *err);
 /* Delete key; a missing key is success, as in S3. */
 int remote_delete(struct remote *r, const char *key, struct remote_error *err);
 /* Delete up to 1000 keys in one request.  Missing keys are success. */
@@ -201,8 +203,9 @@ int remote_list(struct remote *r, const struct remote_list_opts *opts,
 int remote_mpu_create(struct remote *r, const char *key,
 		      const struct remote_put_opts *opts, char **upload_id,
 		      struct remote_error *err);
-int remote_mpu_put_part(struct remote *r, const char *key, const char *upload_id,
-			int part, const struct remote_body *body, char *etag_out,
+int remote_mpu_put_part(struct remote *r, const char *key,
+			const char *upload_id, int part,
+			const struct remote_body *body, char *etag_out,
 			struct remote_error *err);
 /* Part `part` is bytes [off, off+len) of the existing object src. */
 int remote_mpu_copy_part(struct remote *r, const char *key,
