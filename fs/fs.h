@@ -81,6 +81,7 @@ struct wfile {
 	uint64_t size;	      /* logical size */
 	int loaded;	      /* staging holds the object's old bytes */
 	int dirty;	      /* differs from the remote object */
+	int flush_failed;     /* the last flush failed; nothing new since */
 	/* Streaming multipart: parts [1..parts_sent] are in flight or done.
 	 * Valid while stream_ok; any write before stream_off ends it. */
 	int stream_ok;
@@ -146,7 +147,8 @@ struct inode *fs_inode_by_key(struct fs *fs, const char *key);
 /* Find the inode for key or make one (nlookup 0); NULL on ENOMEM. */
 struct inode *fs_inode_obtain(struct fs *fs, const char *key, enum fs_kind kind,
 			      enum store_level level);
-/* Give an inode a new key (rename), rehashing it. -ENOMEM. */
+/* Give an inode a new key (rename), rehashing it; an inode that held that
+ * key is marked unlinked (never uploaded again).  -ENOMEM. */
 int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key);
 /* Drop the inode from the key index (deleted); it lives on until forgotten. */
 void fs_inode_unhash_key(struct fs *fs, struct inode *in);
@@ -168,7 +170,13 @@ double fs_monotonic(void);
  * empty instead of loading the object.  Shares an existing wfile. */
 int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 		     struct wfile **out);
-/* Drop one reference; the last one frees staging.  Returns sticky error. */
+/* Take a reference on in's staging, if it has one (NULL otherwise), to use
+ * it with fs->lock released.  fs->lock held.  Drop it with
+ * fs_wfile_release(). */
+struct wfile *fs_wfile_ref(struct inode *in);
+/* Drop one reference.  The last one stores anything changed since the last
+ * successful flush (a failure is only logged: close() has returned), then
+ * frees the staging. */
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf);
 ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 		       const char *buf, size_t len, off_t off);
@@ -176,6 +184,15 @@ ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 		      char *buf, size_t len, off_t off);
 int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		      uint64_t size);
+/* in's attributes or expiry changed (already in the inode) while it is
+ * open for writing.  When bytes are staged, the next flush carries the
+ * change; otherwise store(fs, in, arg) writes it to the object now, under
+ * wf->lock so no upload of the file runs meanwhile.  0 or store's -errno.
+ * fs->lock not held. */
+int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
+			  int (*store)(struct fs *fs, struct inode *in,
+				       void *arg),
+			  void *arg);
 /* Wait until no metadata copy of a streamed upload is pending on in: call
  * before changing its object (data or metadata).  fs->lock not held. */
 void fs_wait_finalized(struct fs *fs, struct inode *in);

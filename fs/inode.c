@@ -140,11 +140,18 @@ int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key)
 
 	if (!copy)
 		return -ENOMEM;
-	/* Whatever held the target key is replaced: it leaves the index. */
+	/* Whatever held the target key is replaced: it leaves the index,
+	 * and a handle still open on it must never upload over the new
+	 * object. */
 	old = fs_inode_by_key(fs, key);
-	if (old && old != in)
+	if (old && old != in) {
 		fs_inode_unhash_key(fs, old);
+		old->unlinked = 1;
+		old->attr.st_nlink = 0;
+	}
 	fs_inode_unhash_key(fs, in);
+	/* A directory's listing names keys under its old prefix. */
+	fs_dir_forget(in);
 	free(in->key);
 	in->key = copy;
 	link_key(fs, in);

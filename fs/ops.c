@@ -60,6 +60,8 @@ static int child_key(struct fs *fs, struct inode *parent, const char *name,
 		     int dir, char **out)
 {
 	size_t plen, nlen = strlen(name);
+	size_t room = remote_key_room(fs->remote);
+	int too_long;
 	char *key;
 
 	*out = NULL;
@@ -70,7 +72,9 @@ static int child_key(struct fs *fs, struct inode *parent, const char *name,
 		return -EINVAL;
 	pthread_mutex_lock(&fs->lock);
 	plen = strlen(parent->key);
-	key = plen + nlen + 1 > REMOTE_KEY_MAX ? NULL : malloc(plen + nlen + 2);
+	/* A directory's key ends in '/': that byte counts too. */
+	too_long = plen + nlen + (dir ? 1 : 0) > room;
+	key = too_long ? NULL : malloc(plen + nlen + 2);
 	if (key) {
 		memcpy(key, parent->key, plen);
 		memcpy(key + plen, name, nlen);
@@ -79,8 +83,7 @@ static int child_key(struct fs *fs, struct inode *parent, const char *name,
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (!key)
-		return plen + nlen + 1 > REMOTE_KEY_MAX ? -ENAMETOOLONG
-							: -ENOMEM;
+		return too_long ? -ENAMETOOLONG : -ENOMEM;
 	*out = key;
 	return 0;
 }
@@ -245,8 +248,10 @@ int fs_refresh(struct fs *fs, struct inode *in)
 		return -ENOMEM;
 	rc = resolve(fs, NULL, NULL, key, in->level, &found);
 	if (rc == 0) {
-		if (found != in)
+		if (found != in) {
 			rc = -ENOENT; /* changed kind: a new inode */
+			fs_inode_maybe_free(fs, found);
+		}
 		pthread_mutex_unlock(&fs->lock);
 	}
 	free(key);
@@ -469,20 +474,26 @@ out:
 	return rc;
 }
 
+/* store_attrs for fs_wfile_meta_changed. */
+static int store_attrs_cb(struct fs *fs, struct inode *in, void *arg)
+{
+	(void)arg;
+	return store_attrs(fs, in);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 	struct wfile *wf = NULL;
 	struct inode *in;
 	struct stat st;
-	int own_wf = 0;
 	int meta_change = to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 				    FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MTIME |
 				    FUSE_SET_ATTR_MTIME_NOW);
 	int rc = 0;
 
+	(void)fi; /* a handle's staging is in->wf anyway */
 	in = inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
@@ -515,34 +526,35 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		in->attr.st_atim = attr->st_atim;
 	if (meta_change)
 		clock_gettime(CLOCK_REALTIME, &in->attr.st_ctim);
-	wf = h && h->wf ? h->wf : in->wf;
-	if (wf) {
-		/* Staged: the next flush carries the new attributes. */
-		pthread_mutex_lock(&wf->lock);
-		wf->dirty |= meta_change != 0;
-		pthread_mutex_unlock(&wf->lock);
-	}
+	/* A handle's staging is in->wf while it is open; hold a reference
+	 * so it outlives a concurrent release. */
+	wf = fs_wfile_ref(in);
 	pthread_mutex_unlock(&fs->lock);
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
+		int own = !wf;
+
 		if (in->kind != FS_FILE) {
 			rc = -EISDIR;
 			goto out;
 		}
-		if (!wf) {
+		if (own) {
 			rc = fs_wfile_acquire(fs, in, attr->st_size == 0, &wf);
 			if (rc)
 				goto out;
-			own_wf = 1;
 		}
 		rc = fs_wfile_truncate(fs, in, wf, (uint64_t)attr->st_size);
-		if (rc == 0 && own_wf)
+		/* truncate(1) on a closed file: store it now (the release
+		 * below would too, but could not report a failure). */
+		if (rc == 0 && own)
 			rc = fs_wfile_flush(fs, in, wf);
-	} else if (meta_change && !wf) {
+	} else if (meta_change && wf) {
+		rc = fs_wfile_meta_changed(fs, in, wf, store_attrs_cb, NULL);
+	} else if (meta_change) {
 		rc = store_attrs(fs, in);
 	}
 out:
-	if (own_wf)
+	if (wf)
 		fs_wfile_release(fs, in, wf);
 	if (rc) {
 		reply_err(req, rc);
@@ -624,8 +636,10 @@ static int exists(struct fs *fs, const char *key)
 	struct inode *in = NULL;
 	int rc = resolve(fs, NULL, NULL, key, STORE_JOB, &in);
 
-	if (rc == 0)
+	if (rc == 0) {
+		fs_inode_maybe_free(fs, in); /* unless someone holds it */
 		pthread_mutex_unlock(&fs->lock);
+	}
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
@@ -690,7 +704,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
 	struct remote_error err = { { 0 } };
-	struct inode *p, *in;
+	struct wfile *wf = NULL;
+	struct inode *p, *in = NULL;
 	char *key = NULL;
 	int rc;
 
@@ -698,19 +713,38 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		goto out;
 	fs_wait_finalized_key(fs, key); /* or its copy would bring it back */
-	rc = remote_delete(fs->remote, key, &err);
-	if (rc) {
-		fs_log(fs, "rm %s failed: %s", key, err.msg);
-		goto out;
-	}
 	pthread_mutex_lock(&fs->lock);
 	in = fs_inode_by_key(fs, key);
 	if (in) {
-		in->unlinked = 1;
-		in->attr.st_nlink = 0;
-		fs_inode_unhash_key(fs, in);
+		in->opens++; /* pinned until we are done */
+		wf = fs_wfile_ref(in);
 	}
 	pthread_mutex_unlock(&fs->lock);
+	/* A file open for writing may be uploading right now: delete and
+	 * mark it under its lock, so no upload lands after the delete. */
+	if (wf)
+		pthread_mutex_lock(&wf->lock);
+	rc = remote_delete(fs->remote, key, &err);
+	if (rc) {
+		fs_log(fs, "rm %s failed: %s", key, err.msg);
+	} else if (in) {
+		pthread_mutex_lock(&fs->lock);
+		in->unlinked = 1;
+		in->attr.st_nlink = 0;
+		if (fs_inode_by_key(fs, key) == in)
+			fs_inode_unhash_key(fs, in);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (wf) {
+		pthread_mutex_unlock(&wf->lock);
+		fs_wfile_release(fs, in, wf);
+	}
+	if (in) {
+		pthread_mutex_lock(&fs->lock);
+		in->opens--;
+		fs_inode_maybe_free(fs, in);
+		pthread_mutex_unlock(&fs->lock);
+	}
 out:
 	reply_err(req, rc);
 	free(key);
@@ -909,6 +943,12 @@ static int move_tree(struct fs *fs, const char *src_prefix,
 		}
 	}
 
+	/* A metadata copy still pending on a source or a target would
+	 * bring back the old object: let them finish first. */
+	for (size_t i = 0; i < njobs; i++) {
+		fs_wait_finalized_key(fs, jobs[i].src);
+		fs_wait_finalized_key(fs, jobs[i].dst);
+	}
 	fs_batch_init(&batch);
 	for (size_t i = 0; i < njobs && rc == 0; i++) {
 		jobs[i].batch = &batch;
@@ -1007,9 +1047,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	kind = src->kind;
 	size = (uint64_t)src->attr.st_size;
-	wf = src->wf;
-	if (wf)
-		wf->refs++;
+	wf = fs_wfile_ref(src);
 	src->opens++; /* pin across the unlocked work below */
 	pthread_mutex_unlock(&fs->lock);
 	fs_wait_finalized(fs, src);
@@ -1080,7 +1118,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			pthread_mutex_lock(&wf->lock);
 			size = wf->size;
 			pthread_mutex_unlock(&wf->lock);
+			fs_wait_finalized(fs, src); /* its final metadata */
 		}
+		/* Nor may a pending copy onto the target overwrite the result.
+		 */
+		fs_wait_finalized_key(fs, dkey);
 		rc = remote_copy_object(fs->remote, skey, dkey, size, NULL,
 					&err);
 		if (rc == 0)

@@ -187,20 +187,46 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 	return 0;
 }
 
+struct wfile *fs_wfile_ref(struct inode *in)
+{
+	if (in->wf)
+		in->wf->refs++;
+	return in->wf;
+}
+
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 {
 	char *key = NULL;
 
-	pthread_mutex_lock(&fs->lock);
-	if (--wf->refs > 0) {
-		pthread_mutex_unlock(&fs->lock);
-		return;
-	}
-	in->wf = NULL;
-	key = strdup(in->key);
-	pthread_mutex_unlock(&fs->lock);
+	/* The last reference stores what was changed since the last flush
+	 * (writes of a shared mmap arriving after close(), a chmod or an
+	 * expiry set while the file was open) before it drops the staging.
+	 * Deciding under both locks means no one can take a reference and
+	 * dirty the file in between. */
+	for (;;) {
+		int must_flush;
 
-	pthread_mutex_lock(&wf->lock);
+		pthread_mutex_lock(&wf->lock);
+		pthread_mutex_lock(&fs->lock);
+		if (wf->refs > 1) {
+			wf->refs--;
+			pthread_mutex_unlock(&fs->lock);
+			pthread_mutex_unlock(&wf->lock);
+			return;
+		}
+		must_flush = wf->dirty && !wf->flush_failed && !in->unlinked;
+		if (!must_flush) {
+			wf->refs = 0;
+			in->wf = NULL;
+			key = strdup(in->key);
+			pthread_mutex_unlock(&fs->lock);
+			break; /* still holding wf->lock */
+		}
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&wf->lock);
+		if (fs_wfile_flush(fs, in, wf) != 0)
+			fs_log(fs, "changes to a closed file were not stored");
+	}
 	stream_abort(fs, wf, key ? key : "");
 	pthread_mutex_unlock(&wf->lock);
 	if (wf->loaded)
@@ -350,6 +376,7 @@ ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 		wf->size = end;
 	}
 	wf->dirty = 1;
+	wf->flush_failed = 0;
 	stream_parts(fs, in, wf);
 	pthread_mutex_lock(&fs->lock);
 	in->attr.st_size = (off_t)wf->size;
@@ -396,6 +423,8 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		wf->loaded = 1;
 		stream_reset(wf);
 		wf->stream_ok = wf->upload_id == NULL && wf->nparts == 0;
+		if (wf->stream_ok)
+			wf->stream_off = 0;
 		wf->hash = digest_sha256_new();
 	} else {
 		rc = ensure_loaded(fs, in, wf);
@@ -412,12 +441,35 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 	}
 	wf->size = size;
 	wf->dirty = 1;
+	wf->flush_failed = 0;
 	pthread_mutex_lock(&fs->lock);
 	in->attr.st_size = (off_t)size;
 	clock_gettime(CLOCK_REALTIME, &in->attr.st_mtim);
 	in->attr.st_ctim = in->attr.st_mtim;
 	pthread_mutex_unlock(&fs->lock);
 out:
+	pthread_mutex_unlock(&wf->lock);
+	return rc;
+}
+
+int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
+			  int (*store)(struct fs *fs, struct inode *in,
+				       void *arg),
+			  void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&wf->lock);
+	if (wf->loaded) {
+		/* Staged bytes go up with the next flush, carrying it. */
+		wf->dirty = 1;
+		wf->flush_failed = 0;
+	} else {
+		/* Nothing staged: marking the file dirty would upload the
+		 * empty staging file over the object.  Store the change on
+		 * the object now, with no upload of this file in between. */
+		rc = store(fs, in, arg);
+	}
 	pthread_mutex_unlock(&wf->lock);
 	return rc;
 }
@@ -557,6 +609,7 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 	free(wf->upload_id);
 	wf->upload_id = NULL;
 	wf->nparts = 0;
+	wf->stream_off = 0;
 	rc = finalize_later(fs, in, key, wf->size, meta);
 	if (rc)
 		return rc;
@@ -599,8 +652,11 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	int unlinked;
 	int rc = 0;
 
-	fs_wait_finalized(fs, in);
+	/* Under wf->lock, so no other flush of this file can start a new
+	 * metadata copy between the wait and our upload (finalize_meta never
+	 * takes wf->lock). */
 	pthread_mutex_lock(&wf->lock);
+	fs_wait_finalized(fs, in);
 	pthread_mutex_lock(&fs->lock);
 	unlinked = in->unlinked;
 	key = strdup(in->key);
@@ -648,6 +704,7 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	in->attr_until = etag[0] ? fs_monotonic() + fs->opts.metadata_ttl : 0;
 	pthread_mutex_unlock(&fs->lock);
 out:
+	wf->flush_failed = rc != 0;
 	pthread_mutex_unlock(&wf->lock);
 	remote_meta_clear(&meta);
 	free(key);

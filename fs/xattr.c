@@ -68,13 +68,34 @@ out:
 	return rc;
 }
 
+struct expire_store {
+	const char *key;
+	int64_t expires_at;
+	struct remote_error *err;
+};
+
+/* Write the expiry to the stored object (for fs_wfile_meta_changed). */
+static int expire_store(struct fs *fs, struct inode *in, void *arg)
+{
+	struct expire_store *e = arg;
+	int rc = update_object(fs, e->key, 1, e->expires_at, NULL, e->err);
+
+	if (rc == 0 && in) {
+		pthread_mutex_lock(&fs->lock);
+		in->attr_until = 0; /* new ETag after the copy */
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return rc;
+}
+
 /* Set the expiry of one file: staged files carry it with their upload,
  * stored ones get it now. */
 static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 		       struct remote_error *err)
 {
-	struct inode *in;
+	struct expire_store e = { key, expires_at, err };
 	struct wfile *wf = NULL;
+	struct inode *in;
 	int rc;
 
 	fs_wait_finalized_key(fs, key);
@@ -82,20 +103,20 @@ static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 	in = fs_inode_by_key(fs, key);
 	if (in) {
 		in->expires_at = expires_at;
-		wf = in->wf;
-	}
-	if (wf) {
-		pthread_mutex_unlock(&fs->lock);
-		pthread_mutex_lock(&wf->lock);
-		wf->dirty = 1;
-		pthread_mutex_unlock(&wf->lock);
-		return 0;
+		in->opens++; /* pinned until we are done */
+		wf = fs_wfile_ref(in);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	rc = update_object(fs, key, 1, expires_at, NULL, err);
-	if (rc == 0 && in) {
+	if (wf) {
+		rc = fs_wfile_meta_changed(fs, in, wf, expire_store, &e);
+		fs_wfile_release(fs, in, wf);
+	} else {
+		rc = expire_store(fs, in, &e);
+	}
+	if (in) {
 		pthread_mutex_lock(&fs->lock);
-		in->attr_until = 0; /* new ETag after the copy */
+		in->opens--;
+		fs_inode_maybe_free(fs, in);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	return rc;

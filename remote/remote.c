@@ -171,6 +171,13 @@ unsigned remote_caps(const struct remote *r)
 	return __atomic_load_n(&r->caps, __ATOMIC_RELAXED);
 }
 
+size_t remote_key_room(const struct remote *r)
+{
+	size_t plen = strlen(r->prefix);
+
+	return plen < REMOTE_KEY_MAX ? REMOTE_KEY_MAX - plen : 0;
+}
+
 /* ---- key handling ------------------------------------------------------- */
 
 /* *full = prefix + key, owned by the caller.  -ENAMETOOLONG past

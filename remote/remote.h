@@ -162,6 +162,9 @@ void remote_close(struct remote *r);
  * http://127.0.0.1:9000").  Borrowed; lives as long as r. */
 const char *remote_name(const struct remote *r);
 unsigned remote_caps(const struct remote *r);
+/* The longest key (relative to the store's prefix) this store takes:
+ * REMOTE_KEY_MAX less the prefix's length. */
+size_t remote_key_room(const struct remote *r);
 
 /* Prove the store works now: reachable, credentials accepted, bucket or
  * directory present and writable-looking.  One clear message on failure. */

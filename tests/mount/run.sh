@@ -454,6 +454,101 @@ check "the renamed file holds everything written, the old name is gone" \
 	test "$(t cat "$M/job/rn-open2.txt" 2>/dev/null)" = abcdef \
 	-a ! -e "$M/job/rn-open1.txt"
 
+# -- races and open files (each once lost data or hung the mount) --
+printf 'keep these bytes\n' >src/keep.txt
+t cp src/keep.txt "$M/job/keep1.txt"
+t cp src/keep.txt "$M/job/keep2.txt"
+run python3 -c '
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+fd = os.open(a, os.O_WRONLY | os.O_APPEND)
+os.fchmod(fd, 0o600)
+os.close(fd)
+fd = os.open(b, os.O_RDWR)
+os.setxattr(b, "user.expire_in", b"2w")
+os.utime(b, (1700000000, 1700000000))
+os.close(fd)
+' "$M/job/keep1.txt" "$M/job/keep2.txt"
+check "chmod, setfattr and touch of a file open but unwritten succeed ($ERR)" \
+	test "$RC" -eq 0
+run "$A" pull job keep1.txt -d "$WORK/keep1.pulled" -f -j "$JOB"
+run "$A" pull job keep2.txt -d "$WORK/keep2.pulled" -f -j "$JOB"
+check "... and leave its content alone (not an empty upload)" \
+	same "$WORK/keep1.pulled" src/keep.txt
+check "... of either file" same "$WORK/keep2.pulled" src/keep.txt
+sleep 1.2
+check "... and the changes are stored (mode 600; mtime 1700000000)" \
+	test "$(t stat -c %a "$M/job/keep1.txt")" = 600 \
+	-a "$(t stat -c %Y "$M/job/keep2.txt")" = 1700000000
+
+run python3 -c '
+import os, sys, threading
+p = sys.argv[1]
+data = os.urandom(256 << 10)
+errs = []
+def writer():
+    try:
+        for _ in range(40):
+            fd = os.open(p, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
+            os.write(fd, data)
+            os.close(fd)
+    except OSError as e:
+        errs.append(e)
+def chmodder():
+    try:
+        for i in range(200):
+            os.chmod(p, 0o644 if i % 2 else 0o600)
+    except OSError as e:
+        errs.append(e)
+os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+ts = [threading.Thread(target=f) for f in (writer, chmodder)]
+for x in ts: x.start()
+for x in ts: x.join()
+assert not errs, errs
+with open(p, "rb") as f:
+    assert f.read() == data
+' "$M/job/race-chmod.bin"
+check "chmod in a loop while another thread rewrites the file: no hang, right bytes ($RC $ERR)" \
+	test "$RC" -eq 0
+
+head -c $((20 << 20)) /dev/urandom >src/streamed.bin
+printf 'small\n' >src/small-mv.txt
+t cp src/small-mv.txt "$M/job/small-mv.txt"
+run sh -c 'cp "$1" "$2" && mv "$3" "$2"' sh src/streamed.bin \
+	"$M/job/mv-dst.bin" "$M/job/small-mv.txt"
+check "cp of a streamed file, then mv of another over it ($ERR)" \
+	test "$RC" -eq 0
+sleep 2
+run "$A" pull job mv-dst.bin -d "$WORK/mv-dst.pulled" -f -j "$JOB"
+check "... the target holds what was moved, not the streamed file ($ERR)" \
+	same "$WORK/mv-dst.pulled" src/small-mv.txt
+
+printf 'old\n' >src/old.txt
+printf 'replacement\n' >src/new.txt
+t cp src/old.txt "$M/job/repl.txt"
+t cp src/new.txt "$M/job/repl-src.txt"
+run python3 -c '
+import os, sys
+d = sys.argv[1]
+fd = os.open(d + "/repl.txt", os.O_WRONLY)
+os.rename(d + "/repl-src.txt", d + "/repl.txt")
+os.write(fd, b"late writer\n")
+os.close(fd)
+' "$M/job"
+check "mv over a file that is open for writing succeeds ($ERR)" \
+	test "$RC" -eq 0
+run "$A" pull job repl.txt -d "$WORK/repl.pulled" -f -j "$JOB"
+check "... and the old file's writer does not overwrite the new one" \
+	same "$WORK/repl.pulled" src/new.txt
+
+t mkdir -p "$M/job/mvdir-a"
+t cp src/keep.txt "$M/job/mvdir-a/f.txt"
+t stat "$M/job/mvdir-a/missing" >/dev/null 2>&1
+run mv "$M/job/mvdir-a" "$M/job/mvdir-b"
+check "mv of a directory whose listing is cached ($ERR)" test "$RC" -eq 0
+check "... its files are found under the new name at once" \
+	same "$M/job/mvdir-b/f.txt" src/keep.txt
+
 # -- a second mount of the same remote (another machine) --
 M2=$WORK/mnt2
 if mount_fs "$M2" "$LOG.m2" "$OPTS2"; then
