@@ -722,8 +722,11 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 	/* A file open for writing may be uploading right now: delete and
 	 * mark it under its lock, so no upload lands after the delete. */
-	if (wf)
+	if (wf) {
 		pthread_mutex_lock(&wf->lock);
+		/* The flush we waited for may have queued a metadata copy. */
+		fs_wait_finalized(fs, in);
+	}
 	rc = remote_delete(fs->remote, key, &err);
 	if (rc) {
 		fs_log(fs, "rm %s failed: %s", key, err.msg);
@@ -985,6 +988,53 @@ out:
 	return rc;
 }
 
+/* The staging of the file a rename will replace (key, not src), locked,
+ * with a reference and a pin on *in, and no metadata copy pending on it:
+ * while it is held no upload of that file can land after the rename's
+ * copy.  NULL when that file is not open for writing. */
+static struct wfile *hold_target(struct fs *fs, const char *key,
+				 struct inode *src, struct inode **in)
+{
+	struct wfile *wf = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	*in = fs_inode_by_key(fs, key);
+	if (*in && *in != src)
+		wf = fs_wfile_ref(*in);
+	if (wf)
+		(*in)->opens++;
+	pthread_mutex_unlock(&fs->lock);
+	if (!wf)
+		return NULL;
+	pthread_mutex_lock(&wf->lock);
+	fs_wait_finalized(fs, *in);
+	return wf;
+}
+
+static void release_target(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	pthread_mutex_unlock(&wf->lock);
+	fs_wfile_release(fs, in, wf);
+	pthread_mutex_lock(&fs->lock);
+	in->opens--;
+	fs_inode_maybe_free(fs, in);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Whether a file under prefix is open for writing on this mount.  fs->lock
+ * held. */
+static int writing_under(struct fs *fs, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (size_t b = 0; b < FS_HASH_BUCKETS; b++)
+		for (struct inode *in = fs->by_ino[b]; in; in = in->next_ino)
+			if (in->wf && !in->unlinked && in->key &&
+			    strncmp(in->key, prefix, plen) == 0)
+				return 1;
+	return 0;
+}
+
 /* Rekey every inode under old_prefix (a directory rename). */
 static void rekey_tree(struct fs *fs, const char *old_prefix,
 		       const char *new_prefix)
@@ -1018,7 +1068,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	char *skey = NULL, *dkey = NULL;
 	char *sdir = NULL, *ddir = NULL;
 	enum fs_kind kind;
-	struct wfile *wf = NULL;
+	struct wfile *wf = NULL, *dwf = NULL;
+	struct inode *din = NULL;
 	uint64_t size = 0;
 	int dst_exists;
 	int rc;
@@ -1071,6 +1122,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = -EINVAL; /* into itself */
 			goto out;
 		}
+		/* A file being written under either would miss the move (its
+		 * upload racing the copies) or vanish with the target: refuse
+		 * rather than lose its data.  Open files that are not being
+		 * written move fine. */
+		pthread_mutex_lock(&fs->lock);
+		rc = writing_under(fs, sdir) ? -EBUSY
+		     : writing_under(fs, ddir) ? -ENOTEMPTY
+					       : 0;
+		pthread_mutex_unlock(&fs->lock);
+		if (rc)
+			goto out;
 		if (dst_exists) {
 			struct remote_list_opts lo = { .prefix = ddir,
 						       .max_keys = 2 };
@@ -1120,21 +1182,25 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			pthread_mutex_unlock(&wf->lock);
 			fs_wait_finalized(fs, src); /* its final metadata */
 		}
-		/* Nor may a pending copy onto the target overwrite the result.
-		 */
+		/* Nor may a pending copy onto the target, or an upload by a
+		 * writer of the file replaced, overwrite the result: the
+		 * rekey marks that file unlinked while we hold its lock. */
 		fs_wait_finalized_key(fs, dkey);
+		dwf = hold_target(fs, dkey, src, &din);
 		rc = remote_copy_object(fs->remote, skey, dkey, size, NULL,
 					&err);
 		if (rc == 0)
 			rc = remote_delete(fs->remote, skey, &err);
 		if (rc) {
 			fs_log(fs, "mv %s %s failed: %s", skey, dkey, err.msg);
-			goto out;
+		} else {
+			pthread_mutex_lock(&fs->lock);
+			rc = fs_inode_rekey(fs, src, dkey);
+			src->level = np->level;
+			pthread_mutex_unlock(&fs->lock);
 		}
-		pthread_mutex_lock(&fs->lock);
-		rc = fs_inode_rekey(fs, src, dkey);
-		src->level = np->level;
-		pthread_mutex_unlock(&fs->lock);
+		if (dwf)
+			release_target(fs, din, dwf);
 	}
 out:
 	if (src) {

@@ -551,6 +551,24 @@ run mv "$M/job/mvdir-a" "$M/job/mvdir-b"
 check "mv of a directory whose listing is cached ($ERR)" test "$RC" -eq 0
 check "... its files are found under the new name at once" \
 	same "$M/job/mvdir-b/f.txt" src/keep.txt
+run python3 -c '
+import errno, os, sys
+d = sys.argv[1]
+fd = os.open(d + "/mvdir-b/w.txt", os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"being written\n")
+try:
+    os.rename(d + "/mvdir-b", d + "/mvdir-c")
+    sys.exit(2)
+except OSError as e:
+    if e.errno != errno.EBUSY:
+        sys.exit(3)
+os.close(fd)
+os.rename(d + "/mvdir-b", d + "/mvdir-c")
+with open(d + "/mvdir-c/w.txt", "rb") as f:
+    assert f.read() == b"being written\n"
+' "$M/job"
+check "mv of a directory with a file being written in it fails with EBUSY, then works after close ($RC $ERR)" \
+	test "$RC" -eq 0
 
 # -- a second mount of the same remote (another machine) --
 M2=$WORK/mnt2
