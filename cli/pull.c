@@ -229,11 +229,12 @@ static void head_one(void *arg)
 	}
 }
 
-/* Download it's object into fd.  An object replaced while it is read (by
- * another writer, or a mount setting a streamed file's final metadata)
- * fails with -ESTALE: look it up again and start over, a few times. */
+/* Download it's object into fd, and its SHA-256 into hex.  An object
+ * replaced while it is read (by another writer, or a mount setting a
+ * streamed file's final metadata) fails with -ESTALE: look it up again and
+ * start over, a few times. */
 static int get_current(struct pull_ctx *c, struct pull_item *it, int fd,
-		       struct remote_error *err)
+		       char hex[DIGEST_SHA256_HEX], struct remote_error *err)
 {
 	int rc = 0;
 
@@ -247,7 +248,8 @@ static int get_current(struct pull_ctx *c, struct pull_item *it, int fd,
 			if (ftruncate(fd, 0))
 				return -errno;
 		}
-		rc = remote_get_file(c->r, it->key, &it->st, fd, &c->xo, err);
+		rc = remote_get_file_sha256(c->r, it->key, &it->st, fd, &c->xo,
+					    hex, err);
 		if (rc != -ESTALE)
 			return rc;
 	}
@@ -293,7 +295,7 @@ static void pull_one(void *arg)
 		goto out;
 	}
 	tmp_made = 1;
-	rc = get_current(c, it, fd, &err);
+	rc = get_current(c, it, fd, hex, &err);
 	if (rc) {
 		snprintf(it->msg, sizeof(it->msg), "'%s': %s", it->key,
 			 cli_errmsg(&err, rc));
@@ -301,12 +303,6 @@ static void pull_one(void *arg)
 	}
 	store_meta_decode(&it->st.meta, &sm);
 	if (sm.has_sha256) {
-		rc = digest_sha256_fd(fd, it->st.size, hex);
-		if (rc) {
-			snprintf(it->msg, sizeof(it->msg), "cannot read back '%s': %s",
-				 it->local, strerror(-rc));
-			goto out;
-		}
 		if (strcasecmp(hex, sm.sha256)) {
 			rc = -EIO;
 			snprintf(it->msg, sizeof(it->msg),

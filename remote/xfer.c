@@ -12,6 +12,7 @@
 #include "xfer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,7 +319,74 @@ struct get_ctx {
 	uint64_t size;
 	uint64_t part_size;
 	const struct remote_xfer_opts *opts;
+	/* Hashing while downloading (remote_get_file_sha256): the worker that
+	 * completes the next piece in order feeds every contiguous finished
+	 * piece to `hash`, one worker at a time; the others go on fetching. */
+	struct digest_sha256 *hash; /* NULL: no hashing */
+	pthread_mutex_t hlock;      /* guards done, hnext, hashing, hfail */
+	bool *done;                 /* piece written to fd */
+	uint64_t n_pieces;
+	uint64_t hnext;             /* pieces [0, hnext) are hashed */
+	bool hashing;               /* a worker is feeding the hash */
+	bool hfail;                 /* reading back failed: hash from fd */
 };
+
+/* pread exactly len bytes at off; -errno, or -EIO at end of file. */
+static int pread_all(int fd, char *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while (len) {
+		n = pread(fd, buf, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Piece i is written (its bytes still in scratch): hash every finished
+ * piece from c->hnext on, in order, unless another worker is at it.  A
+ * piece other than i is read back from fd into scratch (it is in the page
+ * cache); after that scratch no longer holds i, which is read back too. */
+static void hash_advance(struct get_ctx *c, uint64_t i, char *scratch)
+{
+	bool have_i = true;
+
+	pthread_mutex_lock(&c->hlock);
+	c->done[i] = true;
+	if (c->hashing || c->hfail) {
+		pthread_mutex_unlock(&c->hlock);
+		return;
+	}
+	c->hashing = true;
+	while (c->hnext < c->n_pieces && c->done[c->hnext] && !c->hfail) {
+		uint64_t k = c->hnext;
+		size_t len = (size_t)piece_len(c->size, c->part_size, k);
+		int rc = 0;
+
+		pthread_mutex_unlock(&c->hlock);
+		if (k != i || !have_i) {
+			have_i = false;
+			rc = pread_all(c->fd, scratch, len, k * c->part_size);
+		}
+		if (rc == 0)
+			digest_sha256_update(c->hash, scratch, len);
+		pthread_mutex_lock(&c->hlock);
+		if (rc)
+			c->hfail = true;
+		else
+			c->hnext++;
+	}
+	c->hashing = false;
+	pthread_mutex_unlock(&c->hlock);
+}
 
 /* Write all of buf at off; -errno on failure. */
 static int pwrite_all(int fd, const char *buf, size_t len, uint64_t off)
@@ -358,6 +426,8 @@ static int get_piece(struct par *p, uint64_t i, void *scratch,
 	if (rc)
 		return remote_error_set(e, rc, "cannot write the download of '%s': %s",
 					c->key, strerror(-rc));
+	if (c->hash)
+		hash_advance(c, i, scratch);
 	if (c->opts && c->opts->progress)
 		c->opts->progress(c->opts->progress_ctx, len);
 	return 0;
@@ -366,16 +436,17 @@ static int get_piece(struct par *p, uint64_t i, void *scratch,
 /*
  * Ranged GETs of part_size bytes each, on several threads, each pinned to
  * st->etag (a changed object fails with -ESTALE), written with pwrite.  A
- * short object is -EIO.  fd and st are borrowed.
+ * short object is -EIO.  fd and st are borrowed.  With hex non-NULL the
+ * SHA-256 of the object is computed on the way.
  */
-int remote_get_file(struct remote *r, const char *key,
+static int get_file(struct remote *r, const char *key,
 		    const struct remote_stat *st, int fd,
 		    const struct remote_xfer_opts *opts,
-		    struct remote_error *err)
+		    char hex[DIGEST_SHA256_HEX], struct remote_error *err)
 {
 	struct get_ctx c;
 	struct par p;
-	int have_par = 0;
+	int have_par = 0, have_hlock = 0;
 	int rc = 0;
 
 	memset(&c, 0, sizeof(c));
@@ -388,10 +459,22 @@ int remote_get_file(struct remote *r, const char *key,
 	c.part_size = opts && opts->part_size ? opts->part_size : XFER_DEFAULT_PART;
 	if (c.part_size > (uint64_t)SIZE_MAX / 2)
 		c.part_size = (uint64_t)SIZE_MAX / 2;
+	c.n_pieces = n_pieces(c.size, c.part_size);
+	if (hex) {
+		c.hash = digest_sha256_new();
+		c.done = calloc(c.n_pieces ? c.n_pieces : 1, sizeof(*c.done));
+		if (!c.hash || !c.done) {
+			rc = remote_error_set(err, -ENOMEM,
+					      "out of memory for a download");
+			goto out;
+		}
+		pthread_mutex_init(&c.hlock, NULL);
+		have_hlock = 1;
+	}
 	if (c.size == 0)
 		goto out;
 
-	rc = par_init(&p, n_pieces(c.size, c.part_size), &c);
+	rc = par_init(&p, c.n_pieces, &c);
 	if (rc) {
 		remote_error_set(err, rc, "cannot start a download: %s",
 				 strerror(-rc));
@@ -402,9 +485,42 @@ int remote_get_file(struct remote *r, const char *key,
 	p.scratch_size = (size_t)(c.size < c.part_size ? c.size : c.part_size);
 	rc = par_run(&p, xfer_threads(opts), err);
 out:
+	if (rc == 0 && hex) {
+		if (c.hnext == c.n_pieces) {
+			digest_sha256_final(c.hash, hex);
+			c.hash = NULL;
+		} else {
+			rc = digest_sha256_fd(fd, c.size, hex);
+			if (rc)
+				remote_error_set(err, rc,
+						 "cannot read back the download of '%s': %s",
+						 key, strerror(-rc));
+		}
+	}
 	if (have_par)
 		pthread_mutex_destroy(&p.lock);
+	if (have_hlock)
+		pthread_mutex_destroy(&c.hlock);
+	digest_sha256_free(c.hash);
+	free(c.done);
 	return rc;
+}
+
+int remote_get_file(struct remote *r, const char *key,
+		    const struct remote_stat *st, int fd,
+		    const struct remote_xfer_opts *opts,
+		    struct remote_error *err)
+{
+	return get_file(r, key, st, fd, opts, NULL, err);
+}
+
+int remote_get_file_sha256(struct remote *r, const char *key,
+			   const struct remote_stat *st, int fd,
+			   const struct remote_xfer_opts *opts,
+			   char hex[DIGEST_SHA256_HEX],
+			   struct remote_error *err)
+{
+	return get_file(r, key, st, fd, opts, hex, err);
 }
 
 /* ---- copy -------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #ifndef ARTIFACTFS_REMOTE_XFER_H
 #define ARTIFACTFS_REMOTE_XFER_H
 
+#include "digest.h"
 #include "remote.h"
 
 struct remote_xfer_opts {
@@ -41,6 +42,15 @@ int remote_get_file(struct remote *r, const char *key,
 		    const struct remote_stat *st, int fd,
 		    const struct remote_xfer_opts *opts,
 		    struct remote_error *err);
+/* The same, and hex receives the SHA-256 of what was written, computed
+ * while downloading (pieces are hashed in order as they complete, read
+ * back from the page cache when they finish out of order), so checking a
+ * download costs little time after its last byte. */
+int remote_get_file_sha256(struct remote *r, const char *key,
+			   const struct remote_stat *st, int fd,
+			   const struct remote_xfer_opts *opts,
+			   char hex[DIGEST_SHA256_HEX],
+			   struct remote_error *err);
 
 /* Server-side copy of src (size bytes) to dst of any size; replace as in
  * remote_copy(). */
