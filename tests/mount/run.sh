@@ -484,6 +484,25 @@ check "... and the changes are stored (mode 600; mtime 1700000000)" \
 	test "$(t stat -c %a "$M/job/keep1.txt")" = 600 \
 	-a "$(t stat -c %Y "$M/job/keep2.txt")" = 1700000000
 
+printf 'aaaaaaaaaa\n' >src/mm-late.txt
+t cp src/mm-late.txt "$M/job/mm-late.txt"
+run python3 -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 0)
+os.close(fd)
+m[0:5] = b"BBBBB"  # after close(): reaches the mount at writeback
+m.close()
+' "$M/job/mm-late.txt"
+# The release (and its upload) runs after python exits: poll a little.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	sleep 0.5
+	run "$A" pull job mm-late.txt -d "$WORK/mm-late.pulled" -f -j "$JOB"
+	[[ "$(cat "$WORK/mm-late.pulled" 2>/dev/null)" == BBBBBaaaaa ]] && break
+done
+check "writes through a shared mmap after close() are stored at release ($(cat "$WORK/mm-late.pulled" 2>/dev/null))" \
+	test "$(cat "$WORK/mm-late.pulled" 2>/dev/null)" = BBBBBaaaaa
+
 run python3 -c '
 import os, sys, threading
 p = sys.argv[1]
