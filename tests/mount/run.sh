@@ -752,6 +752,38 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 bad_mount "an unreachable endpoint fails at mount time" \
 	"remote=s3://afs-test/x,endpoint=http://127.0.0.1:$port,cache_dir=$WORK/bcache,job=$JOB" \
 	AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s
+if [[ $BACKEND == file ]]; then
+	# A listener whose accept queue is full: the kernel drops further
+	# SYNs, so connecting never completes (a dead host, on loopback).
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    fill.append(c)
+print(port, flush=True)
+time.sleep(300)
+' >"$WORK/blackhole.port" &
+	bh_pid=$!
+	for _ in $(seq 50); do
+		[[ -s $WORK/blackhole.port ]] && break
+		sleep 0.1
+	done
+	bad_mount "an endpoint that never completes a connection fails at mount time (connect timeout)" \
+		"remote=s3://afs-test/x,endpoint=http://127.0.0.1:$(cat "$WORK/blackhole.port"),cache_dir=$WORK/bcache,job=$JOB" \
+		AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s
+	kill "$bh_pid" 2>/dev/null
+	wait "$bh_pid" 2>/dev/null
+fi
 if [[ $BACKEND != file ]]; then
 	bad_mount "a missing bucket fails at mount time" \
 		"remote=s3://no-such-bucket-$RUN_ID/x,endpoint=$ENDPOINT,cache_dir=$WORK/bcache,job=$JOB"
