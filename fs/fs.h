@@ -107,6 +107,13 @@ struct fs_opts {
 	int debug, foreground, read_only;
 };
 
+/* A directory rename in progress: files under prefix cannot be opened for
+ * writing until it is done (their uploads would race the copies). */
+struct fs_moving {
+	const char *prefix; /* the source directory's key, borrowed */
+	struct fs_moving *next;
+};
+
 struct fs {
 	struct remote *remote;
 	struct cache *cache;
@@ -125,6 +132,7 @@ struct fs {
 	fuse_ino_t next_ino;
 	struct inode *root;
 	struct inode *levels[STORE_LEVELS];
+	struct fs_moving *moving; /* renames in progress; fs->lock */
 
 	/* The sweeper (sweeper.c). */
 	pthread_t sweeper;
@@ -154,6 +162,8 @@ int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key);
 void fs_inode_unhash_key(struct fs *fs, struct inode *in);
 /* Free the inode if the kernel and every handle are done with it. */
 void fs_inode_maybe_free(struct fs *fs, struct inode *in);
+/* Whether key lies under a directory being renamed (fs->moving). */
+int fs_key_moving(struct fs *fs, const char *key);
 
 /* ---- attrs.c: attributes from objects --------------------------------- */
 
@@ -202,6 +212,8 @@ void fs_wait_finalized_key(struct fs *fs, const char *key);
  * EACCES, ENOSPC, EDQUOT, EFBIG... as the store said, EIO for network and
  * server failures (the reason is logged). */
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
+/* The same with wf->lock already held (and still held on return). */
+int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf);
 
 /* ---- dircache.c: recent listings answer lookups of missing names ------ */
 

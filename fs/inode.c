@@ -158,6 +158,14 @@ int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key)
 	return 0;
 }
 
+int fs_key_moving(struct fs *fs, const char *key)
+{
+	for (struct fs_moving *m = fs->moving; m; m = m->next)
+		if (strncmp(key, m->prefix, strlen(m->prefix)) == 0)
+			return 1;
+	return 0;
+}
+
 void fs_inode_maybe_free(struct fs *fs, struct inode *in)
 {
 	struct inode **p;

@@ -989,7 +989,8 @@ out:
 }
 
 /* The staging of the file a rename will replace (key, not src), locked,
- * with a reference and a pin on *in, and no metadata copy pending on it:
+ * with a reference and a pin on *in (else NULL), and no metadata copy
+ * pending on it:
  * while it is held no upload of that file can land after the rename's
  * copy.  NULL when that file is not open for writing. */
 static struct wfile *hold_target(struct fs *fs, const char *key,
@@ -1003,6 +1004,8 @@ static struct wfile *hold_target(struct fs *fs, const char *key,
 		wf = fs_wfile_ref(*in);
 	if (wf)
 		(*in)->opens++;
+	else
+		*in = NULL; /* not pinned: the caller must not touch it */
 	pthread_mutex_unlock(&fs->lock);
 	if (!wf)
 		return NULL;
@@ -1070,6 +1073,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	enum fs_kind kind;
 	struct wfile *wf = NULL, *dwf = NULL;
 	struct inode *din = NULL;
+	struct fs_moving mv_src = { 0 }, mv_dst = { 0 };
 	uint64_t size = 0;
 	int dst_exists;
 	int rc;
@@ -1122,14 +1126,22 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = -EINVAL; /* into itself */
 			goto out;
 		}
-		/* A file being written under either would miss the move (its
-		 * upload racing the copies) or vanish with the target: refuse
-		 * rather than lose its data.  Open files that are not being
-		 * written move fine. */
+		/* A file open for writing under either would miss the move
+		 * (its upload racing the copies) or vanish with the target:
+		 * refuse rather than lose its data, and keep new writers out
+		 * of both until the move is done.  Files open only for
+		 * reading move fine. */
 		pthread_mutex_lock(&fs->lock);
 		rc = writing_under(fs, sdir) ? -EBUSY
 		     : writing_under(fs, ddir) ? -ENOTEMPTY
 					       : 0;
+		if (rc == 0) {
+			mv_src.prefix = sdir;
+			mv_dst.prefix = ddir;
+			mv_src.next = &mv_dst;
+			mv_dst.next = fs->moving;
+			fs->moving = &mv_src;
+		}
 		pthread_mutex_unlock(&fs->lock);
 		if (rc)
 			goto out;
@@ -1173,13 +1185,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			}
 		}
 		if (wf) {
-			/* Store what is staged first, then move it. */
-			rc = fs_wfile_flush(fs, src, wf);
-			if (rc)
-				goto out;
+			/* Store what is staged first, then move it, holding
+			 * the staging so that no upload of the source (mmap
+			 * writeback, a last release) lands at the old key
+			 * between the copy and the delete. */
 			pthread_mutex_lock(&wf->lock);
+			rc = fs_wfile_flush_locked(fs, src, wf);
+			if (rc) {
+				pthread_mutex_unlock(&wf->lock);
+				goto out;
+			}
 			size = wf->size;
-			pthread_mutex_unlock(&wf->lock);
 			fs_wait_finalized(fs, src); /* its final metadata */
 		}
 		/* Nor may a pending copy onto the target, or an upload by a
@@ -1195,14 +1211,27 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fs_log(fs, "mv %s %s failed: %s", skey, dkey, err.msg);
 		} else {
 			pthread_mutex_lock(&fs->lock);
+			if (din && din != src)
+				din->unlinked = 1; /* replaced, even on ENOMEM */
 			rc = fs_inode_rekey(fs, src, dkey);
 			src->level = np->level;
 			pthread_mutex_unlock(&fs->lock);
 		}
 		if (dwf)
 			release_target(fs, din, dwf);
+		if (wf)
+			pthread_mutex_unlock(&wf->lock);
 	}
 out:
+	if (mv_src.prefix) {
+		struct fs_moving **m;
+
+		pthread_mutex_lock(&fs->lock);
+		for (m = &fs->moving; *m != &mv_src; m = &(*m)->next)
+			;
+		*m = mv_dst.next;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (src) {
 		if (wf)
 			fs_wfile_release(fs, src, wf);

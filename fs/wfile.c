@@ -125,6 +125,10 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 
 	*out = NULL;
 	pthread_mutex_lock(&fs->lock);
+	if (fs_key_moving(fs, in->key)) {
+		pthread_mutex_unlock(&fs->lock);
+		return -EBUSY; /* its directory is being renamed */
+	}
 	wf = in->wf;
 	if (wf)
 		wf->refs++;
@@ -160,6 +164,16 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 	}
 
 	pthread_mutex_lock(&fs->lock);
+	if (!in->wf && fs_key_moving(fs, in->key)) {
+		/* A rename of its directory started meanwhile. */
+		pthread_mutex_unlock(&fs->lock);
+		digest_sha256_free(wf->hash);
+		close(wf->fd);
+		pthread_mutex_destroy(&wf->lock);
+		pthread_cond_destroy(&wf->parts_done);
+		free(wf);
+		return -EBUSY;
+	}
 	if (in->wf) {
 		/* Another open won the race: share its staging. */
 		struct wfile *other = in->wf;
@@ -643,6 +657,16 @@ static int close_errno(int rc)
 
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 {
+	int rc;
+
+	pthread_mutex_lock(&wf->lock);
+	rc = fs_wfile_flush_locked(fs, in, wf);
+	pthread_mutex_unlock(&wf->lock);
+	return rc;
+}
+
+int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf)
+{
 	struct remote_meta meta = { 0 };
 	struct remote_put_opts put = { .meta = &meta };
 	struct remote_error err = { { 0 } };
@@ -655,7 +679,6 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	/* Under wf->lock, so no other flush of this file can start a new
 	 * metadata copy between the wait and our upload (finalize_meta never
 	 * takes wf->lock). */
-	pthread_mutex_lock(&wf->lock);
 	fs_wait_finalized(fs, in);
 	pthread_mutex_lock(&fs->lock);
 	unlinked = in->unlinked;
@@ -705,7 +728,6 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	pthread_mutex_unlock(&fs->lock);
 out:
 	wf->flush_failed = rc != 0;
-	pthread_mutex_unlock(&wf->lock);
 	remote_meta_clear(&meta);
 	free(key);
 	return close_errno(rc);
