@@ -116,6 +116,17 @@ out:
 	return rc;
 }
 
+/* Free a wfile no one else can reach (its lock is not held). */
+static void wfile_free(struct wfile *wf)
+{
+	close(wf->fd);
+	digest_sha256_free(wf->hash);
+	free(wf->parts);
+	pthread_mutex_destroy(&wf->lock);
+	pthread_cond_destroy(&wf->parts_done);
+	free(wf);
+}
+
 int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 		     struct wfile **out)
 {
@@ -167,11 +178,7 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 	if (!in->wf && fs_key_moving(fs, in->key)) {
 		/* A rename of its directory started meanwhile. */
 		pthread_mutex_unlock(&fs->lock);
-		digest_sha256_free(wf->hash);
-		close(wf->fd);
-		pthread_mutex_destroy(&wf->lock);
-		pthread_cond_destroy(&wf->parts_done);
-		free(wf);
+		wfile_free(wf);
 		return -EBUSY;
 	}
 	if (in->wf) {
@@ -180,11 +187,7 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 
 		other->refs++;
 		pthread_mutex_unlock(&fs->lock);
-		digest_sha256_free(wf->hash);
-		close(wf->fd);
-		pthread_mutex_destroy(&wf->lock);
-		pthread_cond_destroy(&wf->parts_done);
-		free(wf);
+		wfile_free(wf);
 		wf = other;
 		if (truncate) {
 			rc = fs_wfile_truncate(fs, in, wf, 0);
@@ -245,12 +248,7 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 	pthread_mutex_unlock(&wf->lock);
 	if (wf->loaded)
 		cache_stage_account(fs->cache, -(int64_t)wf->size);
-	close(wf->fd);
-	digest_sha256_free(wf->hash);
-	free(wf->parts);
-	pthread_mutex_destroy(&wf->lock);
-	pthread_cond_destroy(&wf->parts_done);
-	free(wf);
+	wfile_free(wf);
 	free(key);
 }
 
