@@ -58,43 +58,55 @@ void digest_sha256_buf(const void *buf, size_t len, char hex[DIGEST_SHA256_HEX])
 	digest_hex(raw, 32, hex);
 }
 
-int digest_sha256_fd(int fd, uint64_t len, char hex[DIGEST_SHA256_HEX])
+/* The digest md of len bytes of fd from off, as hex into hex. */
+static int digest_fd(const EVP_MD *md, int fd, uint64_t off, uint64_t len,
+		     char *hex)
 {
 	enum { CHUNK = 1 << 20 };
-	struct digest_sha256 *ctx = NULL;
-	char *buf = NULL;
-	uint64_t off = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *buf = malloc(CHUNK);
+	unsigned char raw[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	uint64_t done = 0;
 	int rc = 0;
 
-	ctx = digest_sha256_new();
-	buf = malloc(CHUNK);
-	if (!ctx || !buf) {
+	if (!ctx || !buf || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	while (off < len) {
-		size_t want = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+	while (done < len) {
+		size_t want = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
+		ssize_t got = pread(fd, buf, want, (off_t)(off + done));
 
-		if (n < 0 && errno == EINTR)
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (got < 0) {
 			rc = -errno;
 			goto out;
 		}
-		if (n == 0) {
+		if (got == 0) {
 			rc = -EIO;
 			goto out;
 		}
-		digest_sha256_update(ctx, buf, (size_t)n);
-		off += (uint64_t)n;
+		EVP_DigestUpdate(ctx, buf, (size_t)got);
+		done += (uint64_t)got;
 	}
-	digest_sha256_final(ctx, hex);
-	ctx = NULL;
+	EVP_DigestFinal_ex(ctx, raw, &n);
+	digest_hex(raw, n, hex);
 out:
-	digest_sha256_free(ctx);
+	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return rc;
+}
+
+int digest_sha256_fd(int fd, uint64_t len, char hex[DIGEST_SHA256_HEX])
+{
+	return digest_fd(EVP_sha256(), fd, 0, len, hex);
+}
+
+int digest_md5_fd(int fd, uint64_t off, uint64_t len, char hex[33])
+{
+	return digest_fd(EVP_md5(), fd, off, len, hex);
 }
 
 void digest_md5(const void *buf, size_t len, unsigned char out[16])

@@ -29,6 +29,8 @@ int digest_sha256_fd(int fd, uint64_t len, char hex[DIGEST_SHA256_HEX]);
 
 /* MD5 of buf: raw 16 bytes. */
 void digest_md5(const void *buf, size_t len, unsigned char out[16]);
+/* MD5 hex of len bytes of fd from off; errors as digest_sha256_fd(). */
+int digest_md5_fd(int fd, uint64_t off, uint64_t len, char hex[33]);
 /* Hex of n raw bytes into out (2n+1 bytes). */
 void digest_hex(const unsigned char *raw, size_t n, char *out);
 /* Base64 of n raw bytes into out (4*((n+2)/3)+1 bytes). */

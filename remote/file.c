@@ -43,7 +43,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "digest.h"
 #include "remote_int.h"
@@ -419,7 +418,8 @@ static void random_hex(char *out, size_t nbytes)
 	digest_hex(raw, nbytes, out);
 }
 
-/* Create a temporary file in DIR/.afs/tmp; path receives its name. */
+/* Create a temporary file in DIR/.afs/tmp; path receives its name ("" on
+ * failure). */
 static int tmp_create(struct file_remote *f, char *path)
 {
 	char id[33];
@@ -428,8 +428,10 @@ static int tmp_create(struct file_remote *f, char *path)
 	random_hex(id, 16);
 	snprintf(path, PATH_MAX, "%s/%s", f->tmpdir, id);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		fd = -errno;
+		path[0] = '\0'; /* nothing for the caller to unlink */
+	}
 	return fd;
 }
 
@@ -513,49 +515,39 @@ static int publish(struct file_remote *f, const char *tmp, const char *key,
 	return rc;
 }
 
+/* The MD5 hex of len bytes: of buf when set, else of fd from off. */
+static int md5_hex(const void *buf, int fd, uint64_t off, uint64_t len,
+		   char hex[33])
+{
+	unsigned char raw[16];
+
+	if (!buf)
+		return digest_md5_fd(fd, off, len, hex);
+	digest_md5(buf, (size_t)len, raw);
+	digest_hex(raw, 16, hex);
+	return 0;
+}
+
 /* Write a whole object (header then data from buf or sfd range) to a new
- * temporary file and publish it as key.  When etag is NULL the MD5 of the
- * data becomes the ETag; etag_out receives the ETag used. */
+ * temporary file and publish it as key with the given ETag; etag_out (or
+ * NULL) receives it. */
 static int write_object(struct file_remote *f, const char *key,
 			const char *etag, const char *ctype,
 			const struct remote_meta *meta, const void *buf, int sfd,
 			uint64_t soff, uint64_t len, int excl, char *etag_out)
 {
 	char tmp[PATH_MAX] = "";
-	char etag_buf[REMOTE_ETAG_MAX];
-	EVP_MD_CTX *md5 = NULL;
 	char *hdr = NULL;
 	size_t hlen = 0;
 	int fd = -1;
 	int rc;
 
-	/* The header holds the ETag, so for fresh data the MD5 comes first;
-	 * fd bodies are hashed by the caller, buffers here. */
-	if (!etag) {
-		unsigned char raw[16];
-		unsigned int n = 0;
-
-		md5 = EVP_MD_CTX_new();
-		if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (!buf) { /* callers hash fd bodies first (md5_fd) */
-			rc = -EINVAL;
-			goto out;
-		}
-		EVP_DigestUpdate(md5, buf, len);
-		EVP_DigestFinal_ex(md5, raw, &n);
-		digest_hex(raw, 16, etag_buf);
-		etag = etag_buf;
-	}
 	rc = header_encode(etag, ctype, meta, &hdr, &hlen);
 	if (rc)
 		goto out;
 	fd = tmp_create(f, tmp);
 	if (fd < 0) {
 		rc = fd;
-		tmp[0] = '\0';
 		goto out;
 	}
 	rc = write_all(fd, hdr, hlen, 0);
@@ -579,47 +571,7 @@ out:
 		close(fd);
 	if (tmp[0])
 		unlink(tmp);
-	EVP_MD_CTX_free(md5);
 	free(hdr);
-	return rc;
-}
-
-/* MD5 hex of len bytes of fd from off. */
-static int md5_fd(int fd, uint64_t off, uint64_t len, char hex[33])
-{
-	EVP_MD_CTX *md5 = NULL;
-	char *chunk = NULL;
-	unsigned char raw[16];
-	unsigned int n = 0;
-	uint64_t done = 0;
-	int rc = 0;
-
-	md5 = EVP_MD_CTX_new();
-	chunk = malloc(COPY_CHUNK);
-	if (!md5 || !chunk || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (done < len) {
-		size_t want = len - done < COPY_CHUNK ? (size_t)(len - done)
-						      : COPY_CHUNK;
-		size_t got;
-
-		rc = read_full(fd, chunk, want, off + done, &got);
-		if (rc)
-			goto out;
-		if (got != want) {
-			rc = -EIO;
-			goto out;
-		}
-		EVP_DigestUpdate(md5, chunk, got);
-		done += got;
-	}
-	EVP_DigestFinal_ex(md5, raw, &n);
-	digest_hex(raw, 16, hex);
-out:
-	free(chunk);
-	EVP_MD_CTX_free(md5);
 	return rc;
 }
 
@@ -698,16 +650,14 @@ static int file_put(struct remote *r, const char *key,
 	int rc;
 
 	(void)err;
-	if (body->buf)
-		return write_object(f, key, NULL, opts->content_type,
-				    opts->meta, body->buf, -1, 0, body->len,
-				    opts->if_none_match, etag_out);
-	rc = md5_fd(body->fd, body->off, body->len, etag);
+	/* The header holds the ETag, so the MD5 comes first. */
+	rc = md5_hex(body->buf, body->fd, body->off, body->len, etag);
 	if (rc)
 		return rc;
-	return write_object(f, key, etag, opts->content_type, opts->meta, NULL,
-			    body->fd, body->off, body->len, opts->if_none_match,
-			    etag_out);
+	return write_object(f, key, etag, opts->content_type, opts->meta,
+			    body->buf, body->buf ? -1 : body->fd,
+			    body->buf ? 0 : body->off, body->len,
+			    opts->if_none_match, etag_out);
 }
 
 static int file_copy(struct remote *r, const char *src, const char *dst,
@@ -943,6 +893,7 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 	const char *last_prefix = NULL;
 	const char *last_taken = NULL;
 	size_t dlen = delim ? strlen(delim) : 0;
+	size_t alen = after ? strlen(after) : 0;
 	size_t taken = 0;
 	size_t start_len;
 	int rc;
@@ -980,9 +931,7 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 		struct item *it = &all.v[i];
 		char *cp = NULL;
 
-		if (after && *after) {
-			size_t alen = strlen(after);
-
+		if (alen) {
 			if (strcmp(it->key, after) <= 0)
 				continue;
 			/* After a common prefix, skip what it covered. */
@@ -1138,12 +1087,11 @@ static int put_part(struct file_remote *f, const char *id, int part,
 	fd = tmp_create(f, tmp);
 	if (fd < 0) {
 		rc = fd;
-		tmp[0] = '\0';
 		goto out;
 	}
 	rc = copy_bytes(fd, 0, buf, sfd, soff, len);
-	if (rc == 0)
-		rc = md5_fd(fd, 0, len, etag);
+	if (rc == 0) /* an fd body is hashed as staged, i.e. as stored */
+		rc = md5_hex(buf, fd, 0, len, etag);
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
 	if (rc)
@@ -1287,7 +1235,6 @@ static int file_mpu_complete(struct remote *r, const char *key,
 	fd = tmp_create(f, tmp);
 	if (fd < 0) {
 		rc = fd;
-		tmp[0] = '\0';
 		goto out;
 	}
 	rc = write_all(fd, hdr, hlen, 0);
