@@ -20,11 +20,6 @@ static const char *const id_flag[STORE_LEVELS] = {
 	[STORE_PROJECT] = "--project-id",
 };
 
-const char *cli_level_word(enum store_level level)
-{
-	return store_level_name(level);
-}
-
 void cli_verb_help(const struct cli_verb *v)
 {
 	printf("Usage: artifact %s job|workflow|project %s [flags]\n\n%s\n\n"

@@ -61,7 +61,6 @@ struct cli_args {
 	int force;
 	int json;
 	int verbose;
-	mode_t umask;          /* the process umask, read before any thread */
 };
 
 /* Parse argv (argv[0] is the verb) into a.  Returns 0 to go on, 1 when
@@ -126,9 +125,6 @@ int cli_list_pages(const struct cli_args *a, struct remote *r,
 		   const char *prefix, const char *delimiter,
 		   int (*each)(const struct remote_list *page, void *ctx),
 		   void *ctx);
-
-/* "job" -> "current job" wording helpers. */
-const char *cli_level_word(enum store_level level);
 
 /* The progress bar on stderr: shown only when stderr is a terminal and the
  * transfer has run for about two seconds.  cli_progress_start() returns

@@ -57,8 +57,7 @@ const struct cli_verb cli_verb_gc = {
 
 /* One age rule: glob split at '/' into NUL-separated segments. */
 struct gc_rule {
-	char *glob; /* the glob as written, for messages */
-	char *buf;  /* segments, NUL-separated; segs[] point into it */
+	char *buf; /* segments, NUL-separated; segs[] point into it */
 	char **segs;
 	size_t nsegs;
 	int64_t age; /* seconds, or STORE_NEVER */
@@ -75,7 +74,6 @@ static void policy_free(struct gc_policy *p)
 
 	for (l = 0; l < STORE_LEVELS; l++) {
 		for (i = 0; i < p->n[l]; i++) {
-			free(p->rules[l][i].glob);
 			free(p->rules[l][i].buf);
 			free(p->rules[l][i].segs);
 		}
@@ -92,12 +90,11 @@ static int rule_compile(struct gc_rule *rule, const char *glob)
 
 	if (!len || glob[0] == '/')
 		return -EINVAL;
-	rule->glob = strdup(glob);
 	rule->buf = strdup(glob);
 	for (i = 0; i < len; i++)
 		n += glob[i] == '/';
 	rule->segs = calloc(n, sizeof(*rule->segs));
-	if (!rule->glob || !rule->buf || !rule->segs)
+	if (!rule->buf || !rule->segs)
 		return -ENOMEM;
 	rule->segs[0] = rule->buf;
 	rule->nsegs = 1;
@@ -442,11 +439,11 @@ int cli_gc(int argc, char **argv, mode_t um)
 	char freed[32];
 	int dry_run, rc;
 
+	(void)um; /* only pull and push create files */
 	memset(&p, 0, sizeof(p));
 	rc = gc_parse(argc, argv, &a, &dry_run, &policy);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	a.umask = um;
 	if (policy) {
 		rc = policy_load(&a, policy, &p);
 		if (rc)

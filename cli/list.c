@@ -313,12 +313,12 @@ int cli_list(int argc, char **argv, mode_t um)
 	int64_t now;
 	int rc;
 
+	(void)um; /* only pull and push create files */
 	memset(&st, 0, sizeof(st));
 	memset(&err, 0, sizeof(err));
 	rc = cli_parse(argc, argv, &cli_verb_list, &a);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	a.umask = um;
 
 	rc = cli_artifact_keys(&a, 1, &src, &key, &prefix);
 	if (rc)

@@ -469,7 +469,6 @@ int cli_pull(int argc, char **argv, mode_t um)
 	rc = cli_parse(argc, argv, &cli_verb_pull, &a);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	a.umask = um;
 	ctx.umask = um;
 	ctx.now = (int64_t)time(NULL);
 
@@ -644,7 +643,7 @@ int cli_pull(int argc, char **argv, mode_t um)
 	       "> Source: '%s'.\n"
 	       "> Destination: '%s'.\n"
 	       "Pulled %zu file%s. Total of %s\n",
-	       cli_level_word(a.level), key, dest, n_files,
+	       store_level_name(a.level), key, dest, n_files,
 	       n_files == 1 ? "" : "s", stotal);
 	rc = 0;
 out:

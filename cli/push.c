@@ -456,7 +456,6 @@ int cli_push(int argc, char **argv, mode_t um)
 	rc = cli_parse(argc, argv, &cli_verb_push, &a);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	a.umask = um;
 	ctx.a = &a;
 	ctx.stdin_mode = S_IFREG | (0666 & ~um);
 
@@ -540,10 +539,10 @@ int cli_push(int argc, char **argv, mode_t um)
 	if (rc)
 		goto out;
 
+	rc = cli_key(&a, dest, &key);
+	if (rc)
+		goto out;
 	if (is_dir) {
-		rc = cli_key(&a, dest, &key);
-		if (rc)
-			goto out;
 		rc = cli_dir_key(&a, dest, &prefix);
 		if (rc)
 			goto out;
@@ -556,9 +555,6 @@ int cli_push(int argc, char **argv, mode_t um)
 		if (rc)
 			goto out;
 	} else {
-		rc = cli_key(&a, dest, &key);
-		if (rc)
-			goto out;
 		if (!a.force) {
 			rc = check_absent(&a, r, key, NULL);
 			if (rc)
@@ -626,7 +622,7 @@ int cli_push(int argc, char **argv, mode_t um)
 	       "* Local source: %s.\n"
 	       "* Remote destination: %s.\n"
 	       "Pushed %zu file%s. Total of %s\n",
-	       cli_level_word(a.level), stream ? "standard input" : a.path, key,
+	       store_level_name(a.level), stream ? "standard input" : a.path, key,
 	       items.n, items.n == 1 ? "" : "s", stotal);
 	rc = 0;
 out:

@@ -30,12 +30,12 @@ int cli_yank(int argc, char **argv, mode_t um)
 	size_t deleted = 0;
 	int found = 0, rc;
 
+	(void)um; /* only pull and push create files */
 	memset(&st, 0, sizeof(st));
 	memset(&err, 0, sizeof(err));
 	rc = cli_parse(argc, argv, &cli_verb_yank, &a);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	a.umask = um;
 
 	rc = cli_artifact_keys(&a, 0, &src, &key, &prefix);
 	if (rc)
@@ -64,7 +64,7 @@ int cli_yank(int argc, char **argv, mode_t um)
 		goto out;
 	}
 	printf("Successfully yanked '%s' from current %s artifacts.\n", key,
-	       cli_level_word(a.level));
+	       store_level_name(a.level));
 out:
 	remote_stat_clear(&st);
 	remote_close(r);
