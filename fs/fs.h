@@ -151,6 +151,8 @@ struct fs {
 int fs_inode_table_init(struct fs *fs);
 void fs_inode_table_free(struct fs *fs);
 struct inode *fs_inode_get(struct fs *fs, fuse_ino_t ino);
+/* fs_inode_get taking fs->lock itself (so: fs->lock NOT held). */
+struct inode *fs_inode_of(struct fs *fs, fuse_ino_t ino);
 struct inode *fs_inode_by_key(struct fs *fs, const char *key);
 /* Find the inode for key or make one (nlookup 0); NULL on ENOMEM. */
 struct inode *fs_inode_obtain(struct fs *fs, const char *key, enum fs_kind kind,
@@ -188,17 +190,21 @@ struct wfile *fs_wfile_ref(struct inode *in);
  * successful flush (a failure is only logged: close() has returned), then
  * frees the staging. */
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf);
+/* Undo a pin (in->opens++, taken under fs->lock to use in unlocked): drop
+ * the staging reference wf first when not NULL, then the pin, freeing in
+ * if no one else holds it.  fs->lock not held. */
+void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf);
 ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 		       const char *buf, size_t len, off_t off);
 ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 		      char *buf, size_t len, off_t off);
 int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		      uint64_t size);
-/* in's attributes or expiry changed (already in the inode) while it is
- * open for writing.  When bytes are staged, the next flush carries the
- * change; otherwise store(fs, in, arg) writes it to the object now, under
- * wf->lock so no upload of the file runs meanwhile.  0 or store's -errno.
- * fs->lock not held. */
+/* in's attributes or expiry changed (already in the inode).  When bytes
+ * are staged in wf, the next flush carries the change; otherwise
+ * store(fs, in, arg) writes it to the object now, under wf->lock (when
+ * the file is open for writing, wf non-NULL) so no upload of the file runs
+ * meanwhile.  0 or store's -errno.  fs->lock not held. */
 int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
 			  int (*store)(struct fs *fs, struct inode *in,
 				       void *arg),

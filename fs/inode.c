@@ -73,6 +73,16 @@ struct inode *fs_inode_get(struct fs *fs, fuse_ino_t ino)
 	return in;
 }
 
+struct inode *fs_inode_of(struct fs *fs, fuse_ino_t ino)
+{
+	struct inode *in;
+
+	pthread_mutex_lock(&fs->lock);
+	in = fs_inode_get(fs, ino);
+	pthread_mutex_unlock(&fs->lock);
+	return in;
+}
+
 struct inode *fs_inode_by_key(struct fs *fs, const char *key)
 {
 	struct inode *in = fs->by_key[hash_key(key)];

@@ -88,24 +88,13 @@ static int child_key(struct fs *fs, struct inode *parent, const char *name,
 	return 0;
 }
 
-/* The inode the kernel calls ino, or NULL when it is unknown (forgotten). */
-static struct inode *inode_of(struct fs *fs, fuse_ino_t ino)
-{
-	struct inode *in;
-
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
-	return in;
-}
-
 /* The parent inode (-ESTALE when unknown) and the key of its child name
  * (see child_key; caller frees *key). */
 static int parent_child(struct fs *fs, fuse_ino_t parent, const char *name,
 			int dir, struct inode **p, char **key)
 {
 	*key = NULL;
-	*p = inode_of(fs, parent);
+	*p = fs_inode_of(fs, parent);
 	if (!*p)
 		return -ESTALE;
 	return child_key(fs, *p, name, dir, key);
@@ -260,7 +249,7 @@ int fs_refresh(struct fs *fs, struct inode *in)
 
 int fs_inode_fresh(struct fs *fs, fuse_ino_t ino, struct inode **out)
 {
-	*out = inode_of(fs, ino);
+	*out = fs_inode_of(fs, ino);
 	if (!*out)
 		return -ESTALE;
 	return fs_refresh(fs, *out);
@@ -444,8 +433,11 @@ static int store_attrs(struct fs *fs, struct inode *in)
 		if (rc == 0)
 			rc = remote_put(fs->remote, key, &body, &put, NULL,
 					&err);
-		if (rc == 0)
+		if (rc == 0) {
+			pthread_mutex_lock(&fs->lock);
 			in->has_marker = 1;
+			pthread_mutex_unlock(&fs->lock);
+		}
 		goto out;
 	}
 	if (rc)
@@ -494,7 +486,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	int rc = 0;
 
 	(void)fi; /* a handle's staging is in->wf anyway */
-	in = inode_of(fs, ino);
+	in = fs_inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -548,10 +540,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 * below would too, but could not report a failure). */
 		if (rc == 0 && own)
 			rc = fs_wfile_flush(fs, in, wf);
-	} else if (meta_change && wf) {
-		rc = fs_wfile_meta_changed(fs, in, wf, store_attrs_cb, NULL);
 	} else if (meta_change) {
-		rc = store_attrs(fs, in);
+		rc = fs_wfile_meta_changed(fs, in, wf, store_attrs_cb, NULL);
 	}
 out:
 	if (wf)
@@ -620,6 +610,9 @@ static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 	in->etag[0] = in->sha256[0] = '\0';
 	in->unlinked = 0;
 	in->expires_at = 0;
+	if (S_ISDIR(mode))
+		goto out; /* markers keep no expiry: a directory lives while
+			     anything is in it */
 	dur = inherited_expiry(fs, in->key);
 	if (dur == STORE_NEVER)
 		dur = fs->opts.expire_in[in->level];
@@ -627,6 +620,7 @@ static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
 	if (dur != STORE_NEVER &&
 	    __builtin_add_overflow((int64_t)now.tv_sec, dur, &in->expires_at))
 		in->expires_at = 0;
+out:
 	in->attr_until = fs_monotonic() + fs->opts.metadata_ttl;
 }
 
@@ -678,7 +672,6 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -ENOMEM;
 		goto out;
 	}
-	in->expires_at = 0;
 	rc = fs_meta_build(fs, in, NULL, &meta);
 	if (rc == 0)
 		rc = remote_put(fs->remote, key, &body, &put, NULL, &err);
@@ -700,12 +693,38 @@ out:
 	free(fkey);
 }
 
+/* The staging of the file at key (when it is not `except`), locked, with a
+ * reference and a pin on *in, and no metadata copy pending on it: while it
+ * is held no upload of that file can land, so a delete or a rename over it
+ * cannot be undone.  NULL (and *in NULL) when that file is not open for
+ * writing.  Undo with pthread_mutex_unlock(&wf->lock), fs_unpin(). */
+static struct wfile *hold_writer(struct fs *fs, const char *key,
+				 struct inode *except, struct inode **in)
+{
+	struct wfile *wf = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	*in = fs_inode_by_key(fs, key);
+	if (*in && *in != except)
+		wf = fs_wfile_ref(*in);
+	if (wf)
+		(*in)->opens++;
+	else
+		*in = NULL; /* not pinned: the caller must not touch it */
+	pthread_mutex_unlock(&fs->lock);
+	if (!wf)
+		return NULL;
+	pthread_mutex_lock(&wf->lock);
+	fs_wait_finalized(fs, *in);
+	return wf;
+}
+
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
 	struct remote_error err = { { 0 } };
 	struct wfile *wf = NULL;
-	struct inode *p, *in = NULL;
+	struct inode *p, *in = NULL, *gone;
 	char *key = NULL;
 	int rc;
 
@@ -713,40 +732,25 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		goto out;
 	fs_wait_finalized_key(fs, key); /* or its copy would bring it back */
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_by_key(fs, key);
-	if (in) {
-		in->opens++; /* pinned until we are done */
-		wf = fs_wfile_ref(in);
-	}
-	pthread_mutex_unlock(&fs->lock);
 	/* A file open for writing may be uploading right now: delete and
 	 * mark it under its lock, so no upload lands after the delete. */
-	if (wf) {
-		pthread_mutex_lock(&wf->lock);
-		/* The flush we waited for may have queued a metadata copy. */
-		fs_wait_finalized(fs, in);
-	}
+	wf = hold_writer(fs, key, NULL, &in);
 	rc = remote_delete(fs->remote, key, &err);
 	if (rc) {
 		fs_log(fs, "rm %s failed: %s", key, err.msg);
-	} else if (in) {
+	} else {
 		pthread_mutex_lock(&fs->lock);
-		in->unlinked = 1;
-		in->attr.st_nlink = 0;
-		if (fs_inode_by_key(fs, key) == in)
-			fs_inode_unhash_key(fs, in);
+		gone = in ? in : fs_inode_by_key(fs, key);
+		if (gone) {
+			gone->unlinked = 1;
+			gone->attr.st_nlink = 0;
+			fs_inode_unhash_key(fs, gone);
+		}
 		pthread_mutex_unlock(&fs->lock);
 	}
 	if (wf) {
 		pthread_mutex_unlock(&wf->lock);
-		fs_wfile_release(fs, in, wf);
-	}
-	if (in) {
-		pthread_mutex_lock(&fs->lock);
-		in->opens--;
-		fs_inode_maybe_free(fs, in);
-		pthread_mutex_unlock(&fs->lock);
+		fs_unpin(fs, in, wf);
 	}
 out:
 	reply_err(req, rc);
@@ -988,42 +992,6 @@ out:
 	return rc;
 }
 
-/* The staging of the file a rename will replace (key, not src), locked,
- * with a reference and a pin on *in (else NULL), and no metadata copy
- * pending on it:
- * while it is held no upload of that file can land after the rename's
- * copy.  NULL when that file is not open for writing. */
-static struct wfile *hold_target(struct fs *fs, const char *key,
-				 struct inode *src, struct inode **in)
-{
-	struct wfile *wf = NULL;
-
-	pthread_mutex_lock(&fs->lock);
-	*in = fs_inode_by_key(fs, key);
-	if (*in && *in != src)
-		wf = fs_wfile_ref(*in);
-	if (wf)
-		(*in)->opens++;
-	else
-		*in = NULL; /* not pinned: the caller must not touch it */
-	pthread_mutex_unlock(&fs->lock);
-	if (!wf)
-		return NULL;
-	pthread_mutex_lock(&wf->lock);
-	fs_wait_finalized(fs, *in);
-	return wf;
-}
-
-static void release_target(struct fs *fs, struct inode *in, struct wfile *wf)
-{
-	pthread_mutex_unlock(&wf->lock);
-	fs_wfile_release(fs, in, wf);
-	pthread_mutex_lock(&fs->lock);
-	in->opens--;
-	fs_inode_maybe_free(fs, in);
-	pthread_mutex_unlock(&fs->lock);
-}
-
 /* Whether a file under prefix is open for writing on this mount.  fs->lock
  * held. */
 static int writing_under(struct fs *fs, const char *prefix)
@@ -1202,7 +1170,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 * writer of the file replaced, overwrite the result: the
 		 * rekey marks that file unlinked while we hold its lock. */
 		fs_wait_finalized_key(fs, dkey);
-		dwf = hold_target(fs, dkey, src, &din);
+		dwf = hold_writer(fs, dkey, src, &din);
 		rc = remote_copy_object(fs->remote, skey, dkey, size, NULL,
 					&err);
 		if (rc == 0)
@@ -1217,8 +1185,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			src->level = np->level;
 			pthread_mutex_unlock(&fs->lock);
 		}
-		if (dwf)
-			release_target(fs, din, dwf);
+		if (dwf) {
+			pthread_mutex_unlock(&dwf->lock);
+			fs_unpin(fs, din, dwf);
+		}
 		if (wf)
 			pthread_mutex_unlock(&wf->lock);
 	}
@@ -1232,14 +1202,8 @@ out:
 		*m = mv_dst.next;
 		pthread_mutex_unlock(&fs->lock);
 	}
-	if (src) {
-		if (wf)
-			fs_wfile_release(fs, src, wf);
-		pthread_mutex_lock(&fs->lock);
-		src->opens--;
-		fs_inode_maybe_free(fs, src);
-		pthread_mutex_unlock(&fs->lock);
-	}
+	if (src)
+		fs_unpin(fs, src, wf);
 	reply_err(req, rc);
 	free(skey);
 	free(dkey);
@@ -1283,7 +1247,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct inode *in;
 	int rc;
 
-	in = inode_of(fs, ino);
+	in = fs_inode_of(fs, ino);
 	if (!in) {
 		reply_err(req, -ESTALE);
 		return;
@@ -1388,9 +1352,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	for (int attempt = 0; attempt < 4; attempt++) {
 		pthread_mutex_lock(&fs->lock);
-		wf = in->wf;
-		if (wf)
-			wf->refs++;
+		wf = fs_wfile_ref(in);
 		key = strdup(in->key);
 		snprintf(etag, sizeof(etag), "%s", in->etag);
 		osize = (uint64_t)in->attr.st_size;
@@ -1483,12 +1445,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h->wf)
-		fs_wfile_release(fs, h->in, h->wf);
-	pthread_mutex_lock(&fs->lock);
-	h->in->opens--;
-	fs_inode_maybe_free(fs, h->in);
-	pthread_mutex_unlock(&fs->lock);
+	fs_unpin(fs, h->in, h->wf);
 	free(h);
 	fuse_reply_err(req, 0);
 }

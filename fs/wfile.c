@@ -140,9 +140,7 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 		pthread_mutex_unlock(&fs->lock);
 		return -EBUSY; /* its directory is being renamed */
 	}
-	wf = in->wf;
-	if (wf)
-		wf->refs++;
+	wf = fs_wfile_ref(in);
 	pthread_mutex_unlock(&fs->lock);
 	if (wf) {
 		if (truncate)
@@ -202,6 +200,16 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 	}
 	*out = wf;
 	return 0;
+}
+
+void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	if (wf)
+		fs_wfile_release(fs, in, wf);
+	pthread_mutex_lock(&fs->lock);
+	in->opens--;
+	fs_inode_maybe_free(fs, in);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 struct wfile *fs_wfile_ref(struct inode *in)
@@ -471,6 +479,8 @@ int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
 {
 	int rc = 0;
 
+	if (!wf)
+		return store(fs, in, arg);
 	pthread_mutex_lock(&wf->lock);
 	if (wf->loaded) {
 		/* Staged bytes go up with the next flush, carrying it. */

@@ -107,18 +107,9 @@ static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 		wf = fs_wfile_ref(in);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (wf) {
-		rc = fs_wfile_meta_changed(fs, in, wf, expire_store, &e);
-		fs_wfile_release(fs, in, wf);
-	} else {
-		rc = expire_store(fs, in, &e);
-	}
-	if (in) {
-		pthread_mutex_lock(&fs->lock);
-		in->opens--;
-		fs_inode_maybe_free(fs, in);
-		pthread_mutex_unlock(&fs->lock);
-	}
+	rc = fs_wfile_meta_changed(fs, in, wf, expire_store, &e);
+	if (in)
+		fs_unpin(fs, in, wf);
 	return rc;
 }
 
@@ -337,21 +328,11 @@ static char *value_str(const char *value, size_t size)
 	return strndup(value, size);
 }
 
-static struct inode *get_inode(struct fs *fs, fuse_ino_t ino)
-{
-	struct inode *in;
-
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_get(fs, ino);
-	pthread_mutex_unlock(&fs->lock);
-	return in;
-}
-
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in = get_inode(fs, ino);
+	struct inode *in = fs_inode_of(fs, ino);
 	int64_t when = 0, dur = 0;
 	char *v = NULL;
 	const char *rule = NULL;
@@ -506,7 +487,7 @@ void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in = get_inode(fs, ino);
+	struct inode *in = fs_inode_of(fs, ino);
 	int rc;
 
 	if (!in) {
