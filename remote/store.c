@@ -31,9 +31,9 @@ static const char *const level_names[STORE_LEVELS] = { "job", "workflow",
 						       "project" };
 static const char *const level_dirs[STORE_LEVELS] = { "jobs", "workflows",
 						      "projects" };
-static const char *const level_envs[STORE_LEVELS] = {
-	"SEMAPHORE_JOB_ID", "SEMAPHORE_WORKFLOW_ID", "SEMAPHORE_PROJECT_ID"
-};
+static const char *const level_envs[STORE_LEVELS] = { "SEMAPHORE_JOB_ID",
+						      "SEMAPHORE_WORKFLOW_ID",
+						      "SEMAPHORE_PROJECT_ID" };
 
 static int level_ok(enum store_level level)
 {
@@ -323,6 +323,16 @@ void store_meta_decode(const struct remote_meta *m, struct store_meta *out)
 		out->has_mtime = 1;
 	else
 		memset(&out->mtime, 0, sizeof(out->mtime));
+	v = remote_meta_get(m, "ctime");
+	if (v && parse_mtime(v, &out->ctime) == 0)
+		out->has_ctime = 1;
+	else
+		memset(&out->ctime, 0, sizeof(out->ctime));
+	v = remote_meta_get(m, "rdev");
+	if (v && parse_u64(v, UINT64_MAX, &x) == 0) {
+		out->rdev = x;
+		out->has_rdev = 1;
+	}
 	v = remote_meta_get(m, "sha256");
 	if (v && sha256_norm(v, out->sha256) == 0)
 		out->has_sha256 = 1;
@@ -349,15 +359,31 @@ static int meta_put(struct remote_meta *m, const char *name, int has,
  * Write sm into m.  Values are checked first, so m is left untouched when
  * one is out of range (-EINVAL: mode past 0177777, negative mtime or
  * tv_nsec outside [0, 1e9), sha256 not 64 hex digits, expires_at
- * negative or past 9999-12-31T23:59:59Z).  -ENOMEM can leave m partly updated; it stays a valid,
- * freeable remote_meta.
+ * negative or past 9999-12-31T23:59:59Z).  -ENOMEM can leave m partly updated;
+ * it stays a valid, freeable remote_meta.
  */
+/* "SECONDS[.NANOSECONDS]" as s3fs writes x-amz-meta-mtime and -ctime;
+ * -EINVAL for a time before the epoch or a bad tv_nsec. */
+static int time_put(const struct timespec *ts, char *buf, size_t len)
+{
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+		return -EINVAL;
+	if (ts->tv_nsec == 0)
+		snprintf(buf, len, "%" PRId64, (int64_t)ts->tv_sec);
+	else
+		snprintf(buf, len, "%" PRId64 ".%09ld", (int64_t)ts->tv_sec,
+			 (long)ts->tv_nsec);
+	return 0;
+}
+
 int store_meta_encode(const struct store_meta *sm, struct remote_meta *m)
 {
-	char mode[16], uid[16], gid[16], mtime[48], sha[65], exp[32];
+	char mode[16], uid[16], gid[16], mtime[48], ctime[48], sha[65], exp[32];
+	char rdev[24];
 	int rc = 0;
 
 	mode[0] = uid[0] = gid[0] = mtime[0] = sha[0] = exp[0] = '\0';
+	ctime[0] = rdev[0] = '\0';
 	if (sm->has_mode) {
 		if ((uint64_t)sm->mode > STORE_MODE_MAX) {
 			rc = -EINVAL;
@@ -370,19 +396,17 @@ int store_meta_encode(const struct store_meta *sm, struct remote_meta *m)
 	if (sm->has_gid)
 		snprintf(gid, sizeof(gid), "%u", (unsigned)sm->gid);
 	if (sm->has_mtime) {
-		if (sm->mtime.tv_sec < 0 || sm->mtime.tv_nsec < 0 ||
-		    sm->mtime.tv_nsec >= 1000000000L) {
-			rc = -EINVAL;
+		rc = time_put(&sm->mtime, mtime, sizeof(mtime));
+		if (rc)
 			goto out;
-		}
-		if (sm->mtime.tv_nsec == 0)
-			snprintf(mtime, sizeof(mtime), "%" PRId64,
-				 (int64_t)sm->mtime.tv_sec);
-		else
-			snprintf(mtime, sizeof(mtime), "%" PRId64 ".%09ld",
-				 (int64_t)sm->mtime.tv_sec,
-				 (long)sm->mtime.tv_nsec);
 	}
+	if (sm->has_ctime) {
+		rc = time_put(&sm->ctime, ctime, sizeof(ctime));
+		if (rc)
+			goto out;
+	}
+	if (sm->has_rdev)
+		snprintf(rdev, sizeof(rdev), "%" PRIu64, sm->rdev);
 	if (sm->has_sha256) {
 		rc = sha256_norm(sm->sha256, sha);
 		if (rc)
@@ -410,6 +434,12 @@ int store_meta_encode(const struct store_meta *sm, struct remote_meta *m)
 	if (rc)
 		goto out;
 	rc = meta_put(m, "mtime", sm->has_mtime, mtime);
+	if (rc)
+		goto out;
+	rc = meta_put(m, "ctime", sm->has_ctime, ctime);
+	if (rc)
+		goto out;
+	rc = meta_put(m, "rdev", sm->has_rdev, rdev);
 	if (rc)
 		goto out;
 	rc = meta_put(m, "sha256", sm->has_sha256, sha);
@@ -520,8 +550,8 @@ int store_time_parse(const char *s, int64_t *t)
 		return -EINVAL;
 	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
 		return -EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -EINVAL;
 
 	p = s + 19;

@@ -63,12 +63,15 @@ int store_path_is_safe(const char *rel, int dir_ok);
 /* Metadata decoded from an object.  has_* say which fields were present. */
 struct store_meta {
 	int has_mode, has_uid, has_gid, has_mtime, has_sha256, has_expires;
+	int has_ctime, has_rdev;
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
-	char sha256[65];    /* hex, NUL-terminated */
-	int64_t expires_at; /* seconds since the epoch, UTC */
+	struct timespec ctime; /* x-amz-meta-ctime, as s3fs keeps it */
+	uint64_t rdev;	       /* x-amz-meta-rdev: a device node's number */
+	char sha256[65];       /* hex, NUL-terminated */
+	int64_t expires_at;    /* seconds since the epoch, UTC */
 };
 
 /* Read the fields above from m; a malformed value is ignored (has_* = 0),
