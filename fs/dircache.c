@@ -23,7 +23,7 @@
 
 struct dir_listing {
 	struct remote_list l; /* one complete page, sorted by key */
-	char **added;         /* names created here since, unsorted */
+	char **added;	      /* names created here since, unsorted */
 	size_t n_added, cap_added;
 	double until; /* monotonic seconds: trusted until then */
 };
@@ -44,9 +44,8 @@ void fs_dir_forget(struct inode *dir)
 
 /* Binary search of key in a sorted array of n keys (entries or prefixes,
  * reached through get). */
-static int sorted_has(size_t n, const char *key, const char *(*get)(
-						  const struct remote_list *,
-						  size_t),
+static int sorted_has(size_t n, const char *key,
+		      const char *(*get)(const struct remote_list *, size_t),
 		      const struct remote_list *l)
 {
 	size_t lo = 0, hi = n;
@@ -126,8 +125,8 @@ void fs_dir_note_added(struct inode *dir, const char *name)
 
 int fs_dir_fetch(struct fs *fs, struct inode *dir)
 {
-	struct remote_list_opts lo = {.delimiter = "/", .max_keys = 1000};
-	struct remote_error err = {{0}};
+	struct remote_list_opts lo = { .delimiter = "/", .max_keys = 1000 };
+	struct remote_error err = { { 0 } };
 	struct dir_listing *d = NULL;
 	char *prefix = NULL;
 	unsigned long changes;

@@ -10,12 +10,24 @@
  * reach the remote at flush/fsync (close() waits), with large sequential
  * writes streamed as multipart parts while they are written.
  *
- * Locks, in the only order they may nest:
- *   1. wfile->lock   one open file's staging state (may be held across
- *                    network I/O: only that file's writers wait)
- *   2. fs->lock      the inode table and every inode's fields
- * Never do network I/O while holding fs->lock: copy what you need out,
- * unlock, talk to the remote, lock again and re-check.
+ * Changing objects.  Every change to an object (upload, metadata copy,
+ * delete, rename, exclusive create, the sweeper's deletes) runs under a
+ * guard (guard.c) that claims the keys it changes: exact keys, or whole
+ * prefixes for a directory.  A guard waits for every held guard it
+ * overlaps and is taken whole, so no two changes of one key ever run at
+ * once, a pending metadata copy is waited for by whoever comes next, and
+ * an inode's key cannot change under a guard on it.
+ *
+ * Locks, in the only order they may be taken (each may be skipped):
+ *   1. a guard       (guard.c) claims on object keys; may be held across
+ *                    network I/O.  At most one guard per thread.
+ *   2. wfile->lock   one open file's staging state; may be held across
+ *                    network I/O (its writers wait, no one else)
+ *   3. fs->lock      the inode table, every inode's fields, the held
+ *                    guards; never held across network I/O or a wait on
+ *                    anything but fs->claim_cond
+ * The order holds by construction, not because the kernel serialises
+ * anything: no code takes a guard while holding wf->lock or fs->lock.
  */
 #ifndef ARTIFACTFS_FS_H
 #define ARTIFACTFS_FS_H
@@ -36,6 +48,7 @@
 #define FS_ROOT_INO	     FUSE_ROOT_ID
 #define FS_FIRST_DYNAMIC_INO 16
 #define FS_HASH_BUCKETS	     65536
+#define FS_NAME_MAX	     255 /* bytes in one name, as on a local disk */
 
 enum fs_kind {
 	FS_ROOT,  /* the mountpoint: job/ workflow/ project/ */
@@ -43,6 +56,7 @@ enum fs_kind {
 	FS_DIR,
 	FS_FILE,
 	FS_SYMLINK,
+	FS_SPECIAL, /* fifo, socket, device: a zero-byte object */
 };
 
 struct wfile;
@@ -64,12 +78,15 @@ struct inode {
 	int has_marker;	    /* directory: a "key/" marker object exists */
 	char *expire_rule;  /* directory: expiry its new files inherit, or
 			       NULL (x-amz-meta-expire-in on the marker) */
+	struct timespec touched;     /* directory: when this mount last made
+					or removed a name in it (mtime and
+					ctime show at least this) */
 	struct dir_listing *listing; /* directory: dircache.c, or NULL */
 	unsigned long dir_changes;   /* directory: names made here */
-	int unlinked;	     /* removed while open: never upload again */
-	unsigned finalizing; /* metadata copies in flight (wfile.c) */
-	struct wfile *wf;    /* staging while open for writing; guarded by
-				fs->lock, its contents by wf->lock */
+	int unlinked;	  /* its key no longer names it (removed or replaced):
+			     never upload again; set under a guard on the key */
+	struct wfile *wf; /* staging while open for writing; guarded by
+			     fs->lock, its contents by wf->lock */
 	struct inode *next_ino, *next_key; /* hash chains */
 };
 
@@ -87,6 +104,8 @@ struct wfile {
 	int stream_ok;
 	uint64_t stream_off; /* bytes handed to part uploads so far */
 	char *upload_id;     /* multipart upload in progress, or NULL */
+	char *stream_key;    /* the key upload_id is for (a rename may move
+				the file on meanwhile) */
 	struct remote_part *parts;
 	int nparts, parts_cap;
 	int parts_pending; /* part uploads not finished yet */
@@ -105,13 +124,33 @@ struct fs_opts {
 	double metadata_ttl;
 	double sweep_interval; /* seconds between sweeps; 0: never */
 	int debug, foreground, read_only;
+	/* uid=, gid=, umask= (as s3fs): what every file shows, whatever
+	 * its metadata says; stored metadata is not changed. */
+	int has_uid, has_gid, has_umask;
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
 };
 
-/* A directory rename in progress: files under prefix cannot be opened for
- * writing until it is done (their uploads would race the copies). */
-struct fs_moving {
-	const char *prefix; /* the source directory's key, borrowed */
-	struct fs_moving *next;
+/* One key an operation changes: exact, or a prefix (a directory: its
+ * marker and everything under it). */
+struct fs_claim_item {
+	char *key;
+	int prefix;
+};
+
+#define FS_GUARD_PINS 4
+
+/* An operation's claim on the keys it changes (guard.c).  Lives on the
+ * operation's stack, or in a pool job it is handed to (fs_guard_move). */
+struct fs_guard {
+	struct fs_claim_item *items;
+	size_t n, cap;
+	int held;			   /* in fs->claims */
+	struct fs_guard *next;		   /* fs->claims chain; fs->lock */
+	struct inode *pins[FS_GUARD_PINS]; /* opens++ until done */
+	struct wfile *wfs[FS_GUARD_PINS];  /* their staging refs, or NULL */
+	int npins;
 };
 
 struct fs {
@@ -125,14 +164,14 @@ struct fs {
 	struct timespec mount_time;
 	uint64_t part_size;
 
-	pthread_mutex_t lock;	  /* the inode table and inode fields */
-	pthread_cond_t finalized; /* with lock: an inode's finalizing fell */
+	pthread_mutex_t lock;	   /* the inode table and inode fields */
+	pthread_cond_t claim_cond; /* with lock: a guard was released */
+	struct fs_guard *claims;   /* guards held now; fs->lock */
 	struct inode *by_ino[FS_HASH_BUCKETS];
 	struct inode *by_key[FS_HASH_BUCKETS];
 	fuse_ino_t next_ino;
 	struct inode *root;
 	struct inode *levels[STORE_LEVELS];
-	struct fs_moving *moving; /* renames in progress; fs->lock */
 
 	/* The sweeper (sweeper.c). */
 	pthread_t sweeper;
@@ -160,12 +199,18 @@ struct inode *fs_inode_obtain(struct fs *fs, const char *key, enum fs_kind kind,
 /* Give an inode a new key (rename), rehashing it; an inode that held that
  * key is marked unlinked (never uploaded again).  -ENOMEM. */
 int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key);
+/* Whether a file under prefix is open for writing here and not unlinked
+ * (a name this mount shows that may not be on the remote yet). */
+int fs_inode_staged_under(struct fs *fs, const char *prefix);
+/* Rekey every inode whose key starts with old_prefix (a directory
+ * rename) to new_prefix + the rest, now in level.  On ENOMEM some inodes
+ * keep old keys: they are found again by lookup. */
+void fs_inode_rekey_tree(struct fs *fs, const char *old_prefix,
+			 const char *new_prefix, enum store_level level);
 /* Drop the inode from the key index (deleted); it lives on until forgotten. */
 void fs_inode_unhash_key(struct fs *fs, struct inode *in);
 /* Free the inode if the kernel and every handle are done with it. */
 void fs_inode_maybe_free(struct fs *fs, struct inode *in);
-/* Whether key lies under a directory being renamed (fs->moving). */
-int fs_key_moving(struct fs *fs, const char *key);
 
 /* ---- attrs.c: attributes from objects --------------------------------- */
 
@@ -174,52 +219,102 @@ void fs_attr_from_stat(struct fs *fs, struct inode *in,
 		       const struct remote_stat *st);
 /* Attributes of a directory without (or before reading) its marker. */
 void fs_attr_dir_default(struct fs *fs, struct inode *in);
+/* What the kernel is told of attributes st: the uid=, gid= and umask=
+ * options applied. */
+void fs_attr_show(const struct fs *fs, struct stat *st);
 double fs_monotonic(void);
+
+/* ---- guard.c: the one way to change an object ----------------------- */
+
+void fs_guard_init(struct fs_guard *g);
+/* Add key (prefix: the key and everything under it) to g before it is
+ * taken; the guard owns a copy.  -ENOMEM, -EBUSY once taken. */
+int fs_guard_key(struct fs_guard *g, const char *key, int prefix);
+/* Wait until no held guard overlaps g, then hold all of g's keys.  No
+ * lock held; never fails. */
+void fs_guard_take(struct fs *fs, struct fs_guard *g);
+/* Whether two guards' keys overlap (exposed for tests). */
+int fs_guard_conflicts(const struct fs_guard *a, const struct fs_guard *b);
+/* Keep in (and a reference to its staging, if open for writing) until
+ * fs_guard_done.  Up to FS_GUARD_PINS inodes; -ENOSPC past that. */
+int fs_guard_pin(struct fs *fs, struct fs_guard *g, struct inode *in);
+/* The same with fs->lock held (an inode just found must be pinned before
+ * the lock is dropped, or a forget may free it). */
+int fs_guard_pin_locked(struct fs_guard *g, struct inode *in);
+/* The staging reference the pin of in took, or NULL. */
+struct wfile *fs_guard_wfile(struct fs_guard *g, struct inode *in);
+/* Hand a guard's keys, held or not, to someone else (a pool job): dst
+ * (with no keys of its own) takes them over, src keeps its pins and no
+ * keys.  No lock held. */
+void fs_guard_move(struct fs *fs, struct fs_guard *dst, struct fs_guard *src);
+/* Release the keys, wake the waiters, then drop the pins (a last staging
+ * reference may store the file, under a guard of its own).  g is empty and
+ * reusable after.  No lock held. */
+void fs_guard_done(struct fs *fs, struct fs_guard *g);
+/* Guard in's current key (exact) and pin in, re-checking after the wait
+ * that a rename did not move it.  *key (caller frees) is the key held.
+ * -ENOMEM. */
+int fs_guard_inode(struct fs *fs, struct fs_guard *g, struct inode *in,
+		   char **key);
+/* An open handle's pin (opens++) and its undo: drop the staging reference
+ * wf first when not NULL, then the pin, freeing in if no one else holds
+ * it.  No lock held. */
+void fs_pin(struct fs *fs, struct inode *in);
+void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf);
 
 /* ---- wfile.c: staging and upload -------------------------------------- */
 
-/* Start staging for in (called with fs->lock NOT held); truncate: start
- * empty instead of loading the object.  Shares an existing wfile. */
-int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
+/* How a staging starts. */
+enum fs_wf_start {
+	FS_WF_LOAD,	    /* the object's bytes, loaded at the first write */
+	FS_WF_NEW,	    /* empty new content (create, O_TRUNC): stored at
+			       the last close even if nothing is written */
+	FS_WF_STORED_EMPTY, /* empty, and already stored as such */
+};
+
+/* Start staging for in, or share the staging it has (FS_WF_NEW then
+ * truncates it; mtime and ctime move).  The
+ * caller owns one reference (*out) and drops it with fs_wfile_release.
+ * -ENOMEM, or the cache's -errno (ENOSPC...) for the staging file.  No
+ * lock held. */
+int fs_wfile_acquire(struct fs *fs, struct inode *in, enum fs_wf_start start,
 		     struct wfile **out);
-/* Take a reference on in's staging, if it has one (NULL otherwise), to use
- * it with fs->lock released.  fs->lock held.  Drop it with
- * fs_wfile_release(). */
+/* Take a reference on in's staging, if it has one (NULL otherwise).
+ * fs->lock held.  Drop it with fs_wfile_release(). */
 struct wfile *fs_wfile_ref(struct inode *in);
 /* Drop one reference.  The last one stores anything changed since the last
  * successful flush (a failure is only logged: close() has returned), then
- * frees the staging. */
+ * frees the staging.  No lock held. */
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf);
-/* Undo a pin (in->opens++, taken under fs->lock to use in unlocked): drop
- * the staging reference wf first when not NULL, then the pin, freeing in
- * if no one else holds it.  fs->lock not held. */
-void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf);
+/* Staged I/O: bytes or a -errno (the cache disk's ENOSPC, EIO of a failed
+ * load of the old content, logged with the key).  No lock held. */
 ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 		       const char *buf, size_t len, off_t off);
 ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 		      char *buf, size_t len, off_t off);
 int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		      uint64_t size);
-/* in's attributes or expiry changed (already in the inode).  When bytes
- * are staged in wf, the next flush carries the change; otherwise
- * store(fs, in, arg) writes it to the object now, under wf->lock (when
- * the file is open for writing, wf non-NULL) so no upload of the file runs
- * meanwhile.  0 or store's -errno.  fs->lock not held. */
-int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
-			  int (*store)(struct fs *fs, struct inode *in,
-				       void *arg),
-			  void *arg);
-/* Wait until no metadata copy of a streamed upload is pending on in: call
- * before changing its object (data or metadata).  fs->lock not held. */
-void fs_wait_finalized(struct fs *fs, struct inode *in);
-/* The same for whatever inode holds key, if any. */
-void fs_wait_finalized_key(struct fs *fs, const char *key);
-/* Upload if dirty; returns 0 or the -errno close()/fsync() should give:
- * EACCES, ENOSPC, EDQUOT, EFBIG... as the store said, EIO for network and
- * server failures (the reason is logged). */
+/* in's attributes or expiry are about to change to what store() writes.
+ * When bytes are staged in wf, the inode is updated by commit(arg) and
+ * the next flush carries the change; otherwise store(fs, in, arg) writes
+ * it to the object now and commits on success.  The caller holds a guard
+ * on in's key.  0 or store's -errno (nothing changed then).  No lock
+ * held. */
+int fs_wfile_meta_changed(
+	struct fs *fs, struct inode *in, struct wfile *wf,
+	int (*store)(struct fs *fs, struct inode *in, void *arg),
+	void (*commit)(struct fs *fs, struct inode *in, void *arg), void *arg);
+/* Upload if dirty, under a guard on in's key that it takes itself.
+ * Returns 0 or the -errno close()/fsync() should give: EACCES, ENOSPC,
+ * EDQUOT, EFBIG... as the store said, EIO for network and server failures
+ * (the reason is logged with the key).  No lock held. */
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf);
-/* The same with wf->lock already held (and still held on return). */
-int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf);
+/* The same for a caller already holding a guard on in's key.  A streamed
+ * upload's metadata copy is handed to a pool job with the guard in
+ * *handoff (left empty then), or done before returning when handoff is
+ * NULL.  No lock held. */
+int fs_wfile_store(struct fs *fs, struct inode *in, struct wfile *wf,
+		   struct fs_guard *handoff);
 
 /* ---- dircache.c: recent listings answer lookups of missing names ------ */
 
@@ -262,14 +357,90 @@ int fs_sweeper_start(struct fs *fs);
 /* Stop it and wait for it; a sweep in progress finishes first. */
 void fs_sweeper_stop(struct fs *fs);
 
-/* ---- ops.c ------------------------------------------------------------ */
+/* ---- lookup.c: names to inodes ---------------------------------------- */
 
-/* Make sure in's attrs are fresh (HEAD again once older than the TTL).
- * fs->lock not held.  -ENOENT when it is gone or expired. */
+/* *out (caller frees) = parent's key + name (+ '/' when dir).
+ * -ENAMETOOLONG (name over FS_NAME_MAX, or key past the store's room),
+ * -EINVAL for names that cannot be keys, -EROFS under the root, -ENOMEM.
+ * fs->lock NOT held. */
+int fs_child_key(struct fs *fs, struct inode *parent, const char *name, int dir,
+		 char **out);
+/* The parent inode (-ESTALE when unknown) and the key of its child name
+ * (fs_child_key; caller frees *key). */
+int fs_parent_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir,
+		    struct inode **p, char **key);
+/* A kernel entry for in (attributes as fs_attr_show).  fs->lock held. */
+void fs_fill_entry(struct fs *fs, struct inode *in, struct fuse_entry_param *e);
+/* Look key up: a file, symlink or special file (HEAD key), a file created
+ * here and not stored yet, else a directory (anything under key/; parent
+ * and name, when given, let a fresh listing of parent answer a miss).
+ * fs->lock NOT held on entry; on success the inode (fresh attributes, not
+ * pinned) is returned with fs->lock HELD.  -ENOENT (also when expired),
+ * the remote's -errno (logged with the key), -ENOMEM. */
+int fs_resolve(struct fs *fs, struct inode *parent, const char *name,
+	       const char *key, enum store_level level, struct inode **out);
+/* Whether anything (file or directory) exists at key: 1, 0, or -errno.
+ * fs->lock NOT held. */
+int fs_exists(struct fs *fs, const char *key);
+/* Make sure in's attributes are fresh (HEAD again once older than
+ * metadata_ttl).  fs->lock NOT held.  -ENOENT when it is gone or
+ * expired, the remote's -errno. */
 int fs_refresh(struct fs *fs, struct inode *in);
 /* The inode for ino (-ESTALE when the kernel's number is unknown) with
  * fresh attributes (fs_refresh). */
 int fs_inode_fresh(struct fs *fs, fuse_ino_t ino, struct inode **out);
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count,
+			struct fuse_forget_data *forgets);
+
+/* ---- names.c: making, changing and removing one name ------------------- */
+
+/* This mount made or removed a name in dir: its mtime and ctime move (in
+ * this mount's view; no request).  fs->lock held. */
+void fs_dir_touch(struct fs *fs, struct inode *dir);
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev);
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name);
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi);
+
+/* ---- rename.c ---------------------------------------------------------- */
+
+/* Whether the directory key dkey ("a/d/") has anything under it on the
+ * remote besides its marker: 1, 0, -ENOENT (nothing at all, not even a
+ * marker), or the listing's -errno (logged).  fs->lock NOT held. */
+int fs_dir_has_children(struct fs *fs, const char *dkey);
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname,
+		  unsigned int flags);
+
+/* ---- readdir.c --------------------------------------------------------- */
+
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi);
+
+/* ---- ops.c: the table and the simple ops ------------------------------- */
+
+/* Reply with the errno rc (negative or positive; 0 is success). */
+void fs_reply_err(fuse_req_t req, int rc);
+/* Open a handle on in for fi: with a staging reference when staged (a
+ * file open for writing, or just created), started as start says; pins
+ * in until release.  -ENOMEM or fs_wfile_acquire's -errno. */
+int fs_open_handle(struct fs *fs, struct inode *in, struct fuse_file_info *fi,
+		   int staged, enum fs_wf_start start);
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
 
@@ -281,13 +452,31 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 /* ---- metadata --------------------------------------------------------- */
 
-/* Set in m the metadata of in's attributes: mode/uid/gid/mtime, expiry
- * (removed when in has none) and sha256 (the one given, else in's, else
- * whatever m held).  m may start empty or hold the object's current
- * metadata, whose other names are kept.  Takes fs->lock itself. */
-int fs_meta_build(struct fs *fs, struct inode *in, const char *sha256,
-		  struct remote_meta *m);
+/* Set in m the metadata of attr (NULL: in's attributes): mode, uid, gid,
+ * mtime, ctime, rdev of a device; in's expiry (removed when it has none)
+ * and sha256 (the one given, else in's, else whatever m held).  m may
+ * start empty or hold the object's current metadata, whose other names are
+ * kept.  -EINVAL for a time before 1970, -ENOMEM.  Takes fs->lock. */
+int fs_meta_build(struct fs *fs, struct inode *in, const struct stat *attr,
+		  const char *sha256, struct remote_meta *m);
 
+/* ---- context.c: the mount context ------------------------------------- */
+
+/* A new context (*out, freed with fs_context_free): locks, the wall clock
+ * (fs->now), the caller's uid/gid, no remote, cache or threads yet.
+ * -ENOMEM. */
+int fs_context_new(struct fs **out);
+/* Open the cache over fs->remote (set by the caller) and start the
+ * pools.  -errno with err set. */
+int fs_context_start(struct fs *fs, const struct cache_opts *co,
+		     struct remote_error *err);
+/* Finish queued jobs (metadata copies), then free everything fs owns:
+ * pools, cache, inode table, remote, options.  NULL is fine.  The
+ * sweeper must be stopped first. */
+void fs_context_free(struct fs *fs);
+
+/* One line to the mount's log (stderr in the foreground, syslog once
+ * daemonized), prefixed "artifactfs: ".  Never fails. */
 void fs_log(struct fs *fs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

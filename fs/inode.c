@@ -9,6 +9,7 @@
  * and the last handle closes.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,12 +169,53 @@ int fs_inode_rekey(struct fs *fs, struct inode *in, const char *key)
 	return 0;
 }
 
-int fs_key_moving(struct fs *fs, const char *key)
+int fs_inode_staged_under(struct fs *fs, const char *prefix)
 {
-	for (struct fs_moving *m = fs->moving; m; m = m->next)
-		if (strncmp(key, m->prefix, strlen(m->prefix)) == 0)
-			return 1;
+	size_t plen = strlen(prefix);
+
+	for (size_t b = 0; b < FS_HASH_BUCKETS; b++)
+		for (struct inode *in = fs->by_key[b]; in; in = in->next_key)
+			if (in->wf && !in->unlinked &&
+			    strncmp(in->key, prefix, plen) == 0)
+				return 1;
 	return 0;
+}
+
+void fs_inode_rekey_tree(struct fs *fs, const char *old_prefix,
+			 const char *new_prefix, enum store_level level)
+{
+	size_t olen = strlen(old_prefix);
+	struct inode **v = NULL;
+	size_t n = 0, cap = 0;
+
+	/* Collect first: rekeying moves inodes between key chains. */
+	for (size_t b = 0; b < FS_HASH_BUCKETS; b++) {
+		for (struct inode *in = fs->by_key[b]; in; in = in->next_key) {
+			if (strncmp(in->key, old_prefix, olen) != 0)
+				continue;
+			if (n == cap) {
+				size_t c = cap ? 2 * cap : 64;
+				struct inode **nv = realloc(v, c * sizeof(*v));
+
+				if (!nv)
+					goto rekey; /* move what we have */
+				v = nv;
+				cap = c;
+			}
+			v[n++] = in;
+		}
+	}
+rekey:
+	for (size_t i = 0; i < n; i++) {
+		char *nk;
+
+		if (asprintf(&nk, "%s%s", new_prefix, v[i]->key + olen) < 0)
+			continue;
+		fs_inode_rekey(fs, v[i], nk);
+		v[i]->level = level;
+		free(nk);
+	}
+	free(v);
 }
 
 void fs_inode_maybe_free(struct fs *fs, struct inode *in)

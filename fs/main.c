@@ -32,7 +32,10 @@ struct cli {
 	int help, version;
 };
 
-#define OPT(t, f) {t, offsetof(struct cli, f), 0}
+#define OPT(t, f)                                                              \
+	{                                                                      \
+		t, offsetof(struct cli, f), 0                                  \
+	}
 static const struct fuse_opt cli_spec[] = {
 	OPT("remote=%s", remote),
 	OPT("endpoint=%s", endpoint),
@@ -48,10 +51,10 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("job_expire_in=%s", expire_in[STORE_JOB]),
 	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
 	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
-	{"-h", offsetof(struct cli, help), 1},
-	{"--help", offsetof(struct cli, help), 1},
-	{"-V", offsetof(struct cli, version), 1},
-	{"--version", offsetof(struct cli, version), 1},
+	{ "-h", offsetof(struct cli, help), 1 },
+	{ "--help", offsetof(struct cli, help), 1 },
+	{ "-V", offsetof(struct cli, version), 1 },
+	{ "--version", offsetof(struct cli, version), 1 },
 	FUSE_OPT_END,
 };
 
@@ -59,7 +62,8 @@ static void usage(const char *prog)
 {
 	printf("usage: %s MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
 	       "\n"
-	       "Mounts CI artifact stores as MOUNTPOINT/{job,workflow,project}.\n"
+	       "Mounts CI artifact stores as "
+	       "MOUNTPOINT/{job,workflow,project}.\n"
 	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
 	       "\n"
 	       "  -f                      stay in the foreground\n"
@@ -67,33 +71,36 @@ static void usage(const char *prog)
 	       "  -o remote=URL           file:///DIR or s3://BUCKET[/PREFIX]\n"
 	       "                          (default $ARTIFACT_REMOTE, else\n"
 	       "                          file://$XDG_DATA_HOME/artifactfs)\n"
-	       "  -o endpoint=URL         S3 endpoint (default $AWS_ENDPOINT_URL_S3,\n"
+	       "  -o endpoint=URL         S3 endpoint (default "
+	       "$AWS_ENDPOINT_URL_S3,\n"
 	       "                          $AWS_ENDPOINT_URL, else AWS)\n"
-	       "  -o region=NAME          signing region (default $AWS_REGION,\n"
-	       "                          $AWS_DEFAULT_REGION, else us-east-1)\n"
+	       "  -o region=NAME          signing region (default "
+	       "$AWS_REGION,\n"
+	       "                          $AWS_DEFAULT_REGION, else "
+	       "us-east-1)\n"
 	       "  -o job=ID,workflow=ID,project=ID\n"
 	       "                          stores to show (default\n"
-	       "                          $SEMAPHORE_{JOB,WORKFLOW,PROJECT}_ID)\n"
+	       "                          "
+	       "$SEMAPHORE_{JOB,WORKFLOW,PROJECT}_ID)\n"
 	       "  -o cache_dir=DIR        block cache and write staging\n"
-	       "                          (default $XDG_CACHE_HOME/artifactfs)\n"
-	       "  -o cache_size=SIZE      disk budget of the cache (default 2G)\n"
+	       "                          (default "
+	       "$XDG_CACHE_HOME/artifactfs)\n"
+	       "  -o cache_size=SIZE      disk budget of the cache (default "
+	       "2G)\n"
 	       "  -o block_size=SIZE      cache block size (default 4M)\n"
-	       "  -o metadata_ttl=SECONDS trust attributes this long (default 1)\n"
+	       "  -o metadata_ttl=SECONDS trust attributes this long (default "
+	       "1)\n"
 	       "  -o sweep_interval=SECONDS  delete expired artifacts of the\n"
 	       "                          mounted stores this often (default\n"
 	       "                          600; 0 never)\n"
 	       "  -o job_expire_in=DUR, workflow_expire_in=DUR,\n"
-	       "     project_expire_in=DUR  expiry of new files (default never)\n"
+	       "     project_expire_in=DUR  expiry of new files (default "
+	       "never)\n"
 	       "\n"
 	       "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
 	       "AWS_SESSION_TOKEN, else ~/.aws/credentials [AWS_PROFILE].\n"
 	       "Standard FUSE options (allow_other, ro, ...) pass through.\n",
 	       prog);
-}
-
-static int64_t wall_now(void)
-{
-	return (int64_t)time(NULL);
 }
 
 /* Once daemonized, stderr is /dev/null: the log goes to syslog.  libfuse's
@@ -140,8 +147,9 @@ static int apply_options(struct fs *fs, struct cli *c)
 		o->expire_in[l] = STORE_NEVER;
 		if (c->expire_in[l] &&
 		    store_duration_parse(c->expire_in[l], &o->expire_in[l]))
-			return fail("bad %s_expire_in '%s' (try 2w, 30d, never)",
-				    store_level_name(l), c->expire_in[l]);
+			return fail(
+				"bad %s_expire_in '%s' (try 2w, 30d, never)",
+				store_level_name(l), c->expire_in[l]);
 	}
 	o->cache_size = 2ull << 30;
 	if (c->cache_size) {
@@ -174,8 +182,9 @@ static int apply_options(struct fs *fs, struct cli *c)
 		double t = strtod(c->sweep_interval, &end);
 
 		if (!end || *end || t < 0 || t > 31536000)
-			return fail("bad sweep_interval '%s' (seconds; 0 never)",
-				    c->sweep_interval);
+			return fail(
+				"bad sweep_interval '%s' (seconds; 0 never)",
+				c->sweep_interval);
 		o->sweep_interval = t;
 	}
 	if (!o->cache_dir) {
@@ -189,7 +198,8 @@ static int apply_options(struct fs *fs, struct cli *c)
 			n = asprintf(&o->cache_dir, "%s/.cache/artifactfs",
 				     home);
 		if (n < 0)
-			return fail("no cache_dir: set -o cache_dir=DIR or HOME");
+			return fail(
+				"no cache_dir: set -o cache_dir=DIR or HOME");
 	}
 	return 0;
 }
@@ -252,10 +262,10 @@ static int mkdir_p(const char *path)
 /* Prove cache_dir is usable before mounting (so failure is one line). */
 static int probe_cache(struct fs *fs)
 {
-	struct cache_opts co = {.dir = fs->opts.cache_dir,
-				.max_bytes = fs->opts.cache_size,
-				.block_size = fs->opts.block_size};
-	struct remote_error err = {{0}};
+	struct cache_opts co = { .dir = fs->opts.cache_dir,
+				 .max_bytes = fs->opts.cache_size,
+				 .block_size = fs->opts.block_size };
+	struct remote_error err = { { 0 } };
 	struct cache *c = NULL;
 	int fd;
 	int rc;
@@ -282,13 +292,14 @@ static int probe_cache(struct fs *fs)
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts cmd = {0};
-	struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = 16};
-	struct remote_config cfg = {0};
-	struct remote_error err = {{0}};
-	struct cache_opts co = {0};
+	struct fuse_cmdline_opts cmd = { 0 };
+	struct fuse_loop_config loop = { .clone_fd = 0,
+					 .max_idle_threads = 16 };
+	struct remote_config cfg = { 0 };
+	struct remote_error err = { { 0 } };
+	struct cache_opts co = { 0 };
 	struct fuse_session *se = NULL;
-	struct cli c = {0};
+	struct cli c = { 0 };
 	struct fs *fs = NULL;
 	int mounted = 0;
 	int sweeping = 0;
@@ -314,16 +325,8 @@ int main(int argc, char **argv)
 		fail("no MOUNTPOINT given (see --help)");
 		goto out;
 	}
-	fs = calloc(1, sizeof(*fs));
-	if (!fs)
+	if (fs_context_new(&fs))
 		goto out;
-	pthread_mutex_init(&fs->lock, NULL);
-	pthread_cond_init(&fs->finalized, NULL);
-	fs->now = wall_now;
-	fs->uid = getuid();
-	fs->gid = getgid();
-	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
-	fs->part_size = 8u << 20;
 	fs->opts.debug = cmd.debug;
 	fs->opts.foreground = cmd.foreground;
 	if (apply_options(fs, &c))
@@ -377,20 +380,15 @@ int main(int argc, char **argv)
 	if (co.readahead < 2)
 		co.readahead = 2;
 	co.fetchers = 8;
-	rc = cache_open(&co, fs->remote, &fs->cache, &err);
+	rc = fs_context_start(fs, &co, &err);
 	if (rc) {
-		fs_log(fs, "cache: %s", err.msg);
+		fs_log(fs, "cannot start: %s", err.msg);
 		goto out;
 	}
-	fs->pool = remote_pool_new(8);
-	fs->meta_pool = remote_pool_new(16);
-	if (!fs->pool || !fs->meta_pool)
-		goto out;
 	if (fs_sweeper_start(fs))
 		goto out;
 	sweeping = 1;
-	fs_log(fs, "mounted %s on %s", remote_name(fs->remote),
-	       cmd.mountpoint);
+	fs_log(fs, "mounted %s on %s", remote_name(fs->remote), cmd.mountpoint);
 	if (cmd.singlethread)
 		ret = fuse_session_loop(se);
 	else
@@ -405,19 +403,7 @@ out:
 	}
 	if (sweeping)
 		fs_sweeper_stop(fs);
-	if (fs) {
-		remote_pool_free(fs->pool);
-		remote_pool_free(fs->meta_pool);
-		cache_close(fs->cache);
-		fs_inode_table_free(fs);
-		remote_close(fs->remote);
-		pthread_cond_destroy(&fs->finalized);
-		pthread_mutex_destroy(&fs->lock);
-		for (int l = 0; l < STORE_LEVELS; l++)
-			free(fs->opts.ids[l]);
-		free(fs->opts.cache_dir);
-		free(fs);
-	}
+	fs_context_free(fs);
 	for (int l = 0; l < STORE_LEVELS; l++)
 		free(c.ids[l]);
 	free(c.cache_dir);

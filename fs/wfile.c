@@ -16,12 +16,15 @@
  * multipart upload and stores the whole file the ordinary way.  Since a
  * multipart upload fixes its metadata when it starts, a streamed object gets
  * its final metadata (SHA-256, mtime) by a server-side copy onto itself,
- * queued when close() returns (the data is stored by then); the next change
- * to that object on this mount waits for it, and so does unmount.
+ * queued when close() returns (the data is stored by then).  The copy keeps
+ * the flush's guard on the key until it is done, so the next change to
+ * that object on this mount waits for it, and so does unmount.
  *
- * Locking: wf->lock guards the wfile and is held across this file's own
- * network I/O (other files are not blocked); fs->lock is taken inside it,
- * briefly, to read or update the inode.
+ * Locking: every upload, and the load of an object's old bytes, runs under
+ * a guard on the file's key (guard.c), taken before wf->lock.  wf->lock
+ * guards the wfile and is held across this file's own network I/O (other
+ * files are not blocked); fs->lock is taken inside it, briefly, to read or
+ * update the inode.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,15 +53,22 @@ static void stream_reset(struct wfile *wf)
 
 /* Called with wf->lock held: wait for part uploads, then abort the stream's
  * multipart upload if one is open. */
-static void stream_abort(struct fs *fs, struct wfile *wf, const char *key)
+static void stream_abort(struct fs *fs, struct wfile *wf)
 {
 	while (wf->parts_pending > 0)
 		pthread_cond_wait(&wf->parts_done, &wf->lock);
 	if (wf->upload_id) {
-		remote_mpu_abort(fs->remote, key, wf->upload_id, NULL);
+		struct remote_error err = { { 0 } };
+
+		if (remote_mpu_abort(fs->remote, wf->stream_key, wf->upload_id,
+				     &err))
+			fs_log(fs, "cannot abort the upload of %s: %s",
+			       wf->stream_key, err.msg);
 		free(wf->upload_id);
 		wf->upload_id = NULL;
 	}
+	free(wf->stream_key);
+	wf->stream_key = NULL;
 	wf->nparts = 0;
 	wf->stream_off = 0;
 	wf->stream_ok = 0;
@@ -74,19 +84,16 @@ static char *inode_key(struct fs *fs, struct inode *in)
 	return key;
 }
 
-/* Load the object's current bytes into staging (wf->lock held). */
-static int ensure_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
+/* Load the object's current bytes at key into staging (the caller holds a
+ * guard on key, and wf->lock). */
+static int load_locked(struct fs *fs, struct wfile *wf, const char *key)
 {
 	struct remote_stat st = { 0 };
 	struct remote_error err = { { 0 } };
-	char *key = NULL;
 	int rc = 0;
 
 	if (wf->loaded)
 		return 0;
-	key = inode_key(fs, in);
-	if (!key)
-		return -ENOMEM;
 	rc = remote_head(fs->remote, key, &st, &err);
 	if (rc == -ENOENT) {
 		rc = 0; /* gone meanwhile: start empty */
@@ -112,7 +119,33 @@ static int ensure_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 	stream_reset(wf);
 out:
 	remote_stat_clear(&st);
+	return rc;
+}
+
+/* Return with wf->lock held and the object's old bytes staged (or a
+ * -errno, wf->lock still held).  The first call of a file takes a guard on
+ * its key for the load, before wf->lock (the lock order), so that no
+ * rename or upload changes the object while it is read. */
+static int lock_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
+{
+	struct fs_guard g;
+	char *key = NULL;
+	int rc;
+
+	pthread_mutex_lock(&wf->lock);
+	if (wf->loaded)
+		return 0;
+	pthread_mutex_unlock(&wf->lock);
+	rc = fs_guard_inode(fs, &g, in, &key);
+	pthread_mutex_lock(&wf->lock);
+	if (rc == 0)
+		rc = load_locked(fs, wf, key);
+	pthread_mutex_unlock(&wf->lock);
+	fs_guard_done(fs, &g);
 	free(key);
+	pthread_mutex_lock(&wf->lock);
+	if (rc == 0 && !wf->loaded)
+		rc = -EAGAIN; /* cannot happen: loaded never goes back */
 	return rc;
 }
 
@@ -122,24 +155,23 @@ static void wfile_free(struct wfile *wf)
 	close(wf->fd);
 	digest_sha256_free(wf->hash);
 	free(wf->parts);
+	free(wf->upload_id);
+	free(wf->stream_key);
 	pthread_mutex_destroy(&wf->lock);
 	pthread_cond_destroy(&wf->parts_done);
 	free(wf);
 }
 
-int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
+int fs_wfile_acquire(struct fs *fs, struct inode *in, enum fs_wf_start start,
 		     struct wfile **out)
 {
+	int truncate = start != FS_WF_LOAD;
 	struct wfile *wf = NULL;
 	int fd;
 	int rc = 0;
 
 	*out = NULL;
 	pthread_mutex_lock(&fs->lock);
-	if (fs_key_moving(fs, in->key)) {
-		pthread_mutex_unlock(&fs->lock);
-		return -EBUSY; /* its directory is being renamed */
-	}
 	wf = fs_wfile_ref(in);
 	pthread_mutex_unlock(&fs->lock);
 	if (wf) {
@@ -167,18 +199,12 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 	wf->refs = 1;
 	if (truncate) {
 		wf->loaded = 1;
-		wf->dirty = 1;
+		wf->dirty = start == FS_WF_NEW;
 		wf->stream_ok = 1;
 		wf->hash = digest_sha256_new();
 	}
 
 	pthread_mutex_lock(&fs->lock);
-	if (!in->wf && fs_key_moving(fs, in->key)) {
-		/* A rename of its directory started meanwhile. */
-		pthread_mutex_unlock(&fs->lock);
-		wfile_free(wf);
-		return -EBUSY;
-	}
 	if (in->wf) {
 		/* Another open won the race: share its staging. */
 		struct wfile *other = in->wf;
@@ -196,20 +222,16 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, int truncate,
 		}
 	} else {
 		in->wf = wf;
+		if (start == FS_WF_NEW) {
+			/* New, empty content (O_TRUNC, or a create). */
+			in->attr.st_size = 0;
+			clock_gettime(CLOCK_REALTIME, &in->attr.st_mtim);
+			in->attr.st_ctim = in->attr.st_mtim;
+		}
 		pthread_mutex_unlock(&fs->lock);
 	}
 	*out = wf;
 	return 0;
-}
-
-void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf)
-{
-	if (wf)
-		fs_wfile_release(fs, in, wf);
-	pthread_mutex_lock(&fs->lock);
-	in->opens--;
-	fs_inode_maybe_free(fs, in);
-	pthread_mutex_unlock(&fs->lock);
 }
 
 struct wfile *fs_wfile_ref(struct inode *in)
@@ -221,8 +243,6 @@ struct wfile *fs_wfile_ref(struct inode *in)
 
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 {
-	char *key = NULL;
-
 	/* The last reference stores what was changed since the last flush
 	 * (writes of a shared mmap arriving after close(), a chmod or an
 	 * expiry set while the file was open) before it drops the staging.
@@ -243,7 +263,6 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 		if (!must_flush) {
 			wf->refs = 0;
 			in->wf = NULL;
-			key = strdup(in->key);
 			pthread_mutex_unlock(&fs->lock);
 			break; /* still holding wf->lock */
 		}
@@ -252,12 +271,11 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 		if (fs_wfile_flush(fs, in, wf) != 0)
 			fs_log(fs, "changes to a closed file were not stored");
 	}
-	stream_abort(fs, wf, key ? key : "");
+	stream_abort(fs, wf);
 	pthread_mutex_unlock(&wf->lock);
 	if (wf->loaded)
 		cache_stage_account(fs->cache, -(int64_t)wf->size);
 	wfile_free(wf);
-	free(key);
 }
 
 /* Pool job: upload one streamed part from the staging file. */
@@ -303,11 +321,13 @@ static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
 
 	if (!wf->stream_ok || wf->size - wf->stream_off < fs->part_size)
 		return;
-	key = inode_key(fs, in);
-	if (!key)
-		goto fail;
 	if (!wf->upload_id) {
-		rc = fs_meta_build(fs, in, NULL, &meta);
+		/* Parts change no object until the upload completes, under
+		 * the flush's guard: no guard needed to send them. */
+		key = inode_key(fs, in);
+		if (!key)
+			goto fail;
+		rc = fs_meta_build(fs, in, NULL, NULL, &meta);
 		if (rc == 0)
 			rc = remote_mpu_create(fs->remote, key, &put,
 					       &wf->upload_id, &err);
@@ -316,6 +336,8 @@ static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
 			       err.msg);
 			goto fail;
 		}
+		wf->stream_key = key;
+		key = NULL;
 	}
 	while (wf->size - wf->stream_off >= fs->part_size) {
 		struct part_job *job;
@@ -337,7 +359,7 @@ static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
 			goto fail;
 		job->fs = fs;
 		job->wf = wf;
-		job->key = strdup(key);
+		job->key = strdup(wf->stream_key);
 		job->upload_id = strdup(wf->upload_id);
 		job->number = ++wf->nparts;
 		job->off = wf->stream_off;
@@ -369,8 +391,7 @@ ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 	ssize_t n;
 	int rc;
 
-	pthread_mutex_lock(&wf->lock);
-	rc = ensure_loaded(fs, in, wf);
+	rc = lock_loaded(fs, in, wf);
 	if (rc) {
 		n = rc;
 		goto out;
@@ -384,6 +405,10 @@ ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 	n = pwrite(wf->fd, buf, len, off);
 	if (n < 0) {
 		n = -errno;
+		pthread_mutex_lock(&fs->lock);
+		fs_log(fs, "write to %s failed: cache_dir: %s", in->key,
+		       strerror((int)-n));
+		pthread_mutex_unlock(&fs->lock);
 		goto out;
 	}
 	end = (uint64_t)off + (uint64_t)n;
@@ -435,7 +460,13 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&wf->lock);
+	if (size != 0) {
+		rc = lock_loaded(fs, in, wf);
+		if (rc)
+			goto out;
+	} else {
+		pthread_mutex_lock(&wf->lock);
+	}
 	if (size == 0) {
 		/* Start over: the old bytes do not matter any more. */
 		if (wf->loaded)
@@ -447,9 +478,6 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 			wf->stream_off = 0;
 		wf->hash = digest_sha256_new();
 	} else {
-		rc = ensure_loaded(fs, in, wf);
-		if (rc)
-			goto out;
 		if (size != wf->size)
 			stream_reset(wf);
 		cache_stage_account(fs->cache,
@@ -472,42 +500,48 @@ out:
 	return rc;
 }
 
-int fs_wfile_meta_changed(struct fs *fs, struct inode *in, struct wfile *wf,
-			  int (*store)(struct fs *fs, struct inode *in,
-				       void *arg),
-			  void *arg)
+int fs_wfile_meta_changed(
+	struct fs *fs, struct inode *in, struct wfile *wf,
+	int (*store)(struct fs *fs, struct inode *in, void *arg),
+	void (*commit)(struct fs *fs, struct inode *in, void *arg), void *arg)
 {
 	int rc = 0;
 
-	if (!wf)
-		return store(fs, in, arg);
-	pthread_mutex_lock(&wf->lock);
-	if (wf->loaded) {
+	if (wf)
+		pthread_mutex_lock(&wf->lock);
+	if (wf && wf->loaded) {
 		/* Staged bytes go up with the next flush, carrying it. */
 		wf->dirty = 1;
 		wf->flush_failed = 0;
 	} else {
 		/* Nothing staged: marking the file dirty would upload the
 		 * empty staging file over the object.  Store the change on
-		 * the object now, with no upload of this file in between. */
+		 * the object now (wf->lock keeps this file's writers out). */
 		rc = store(fs, in, arg);
 	}
-	pthread_mutex_unlock(&wf->lock);
+	if (rc == 0) {
+		pthread_mutex_lock(&fs->lock);
+		commit(fs, in, arg);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (wf)
+		pthread_mutex_unlock(&wf->lock);
 	return rc;
 }
 
 /* A streamed object's final metadata, set after close() by a copy onto
- * itself. */
+ * itself, under the guard of the flush that stored it. */
 struct finalize_job {
 	struct fs *fs;
-	struct inode *in; /* pinned by opens++ until done */
+	struct fs_guard guard; /* the key, and the inode pinned */
+	struct inode *in;
 	char *key;
 	uint64_t size;
 	struct remote_meta meta;
 };
 
-/* Pool job: the metadata copy.  Whoever changes the object next waits for
- * it (fs_wait_finalized), so it can never overwrite newer data or
+/* The metadata copy (a pool job, or inline).  Whoever changes the object
+ * next waits for its guard, so it can never overwrite newer data or
  * metadata. */
 static void finalize_meta(void *arg)
 {
@@ -525,43 +559,19 @@ static void finalize_meta(void *arg)
 		       "not: %s",
 		       j->key, err.msg);
 	pthread_mutex_lock(&fs->lock);
-	j->in->finalizing--;
 	j->in->attr_until = 0; /* the copy made a new version: HEAD again */
-	j->in->opens--;
-	pthread_cond_broadcast(&fs->finalized);
-	fs_inode_maybe_free(fs, j->in);
 	pthread_mutex_unlock(&fs->lock);
+	fs_guard_done(fs, &j->guard);
 	remote_meta_clear(&j->meta);
 	free(j->key);
 	free(j);
 }
 
-void fs_wait_finalized(struct fs *fs, struct inode *in)
-{
-	pthread_mutex_lock(&fs->lock);
-	while (in->finalizing > 0)
-		pthread_cond_wait(&fs->finalized, &fs->lock);
-	pthread_mutex_unlock(&fs->lock);
-}
-
-void fs_wait_finalized_key(struct fs *fs, const char *key)
-{
-	struct inode *in;
-
-	pthread_mutex_lock(&fs->lock);
-	for (;;) {
-		in = fs_inode_by_key(fs, key);
-		if (!in || in->finalizing == 0)
-			break;
-		pthread_cond_wait(&fs->finalized, &fs->lock);
-	}
-	pthread_mutex_unlock(&fs->lock);
-}
-
-/* Queue the metadata copy of a completed streamed upload; done inline if
- * the pool cannot take it. */
-static int finalize_later(struct fs *fs, struct inode *in, const char *key,
-			  uint64_t size, const struct remote_meta *meta)
+/* Set the metadata of a completed streamed upload: queued with the guard
+ * in *handoff, or now when handoff is NULL or the pool cannot take it. */
+static int finalize(struct fs *fs, struct inode *in, const char *key,
+		    uint64_t size, const struct remote_meta *meta,
+		    struct fs_guard *handoff)
 {
 	struct finalize_job *j = calloc(1, sizeof(*j));
 	int rc;
@@ -572,16 +582,24 @@ static int finalize_later(struct fs *fs, struct inode *in, const char *key,
 	j->in = in;
 	j->size = size;
 	j->key = strdup(key);
+	fs_guard_init(&j->guard);
 	rc = j->key ? remote_meta_copy(&j->meta, meta) : -ENOMEM;
+	if (rc == 0)
+		rc = fs_guard_pin(fs, &j->guard, in);
 	if (rc) {
+		fs_guard_done(fs, &j->guard);
 		free(j->key);
 		free(j);
 		return rc;
 	}
-	pthread_mutex_lock(&fs->lock);
-	in->finalizing++;
-	in->opens++;
-	pthread_mutex_unlock(&fs->lock);
+	if (!handoff) {
+		finalize_meta(j);
+		return 0;
+	}
+	/* The job takes the flush's claim on the key; the flush keeps its
+	 * pins (a handle's staging reference must not outlive close()), the
+	 * job has its own pin on the inode. */
+	fs_guard_move(fs, &j->guard, handoff);
 	if (remote_pool_submit(fs->pool, finalize_meta, j))
 		finalize_meta(j);
 	return 0;
@@ -593,7 +611,7 @@ static int finalize_later(struct fs *fs, struct inode *in, const char *key,
  * path.  On failure the caller falls back to a whole upload. */
 static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 			 const char *key, const struct remote_meta *meta,
-			 char *etag)
+			 char *etag, struct fs_guard *handoff)
 {
 	struct remote_body body = { .fd = wf->fd };
 	struct remote_error err = { { 0 } };
@@ -601,7 +619,8 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 
 	while (wf->parts_pending > 0)
 		pthread_cond_wait(&wf->parts_done, &wf->lock);
-	if (!wf->stream_ok)
+	/* Renamed while streaming: the parts went to the old key. */
+	if (!wf->stream_ok || strcmp(wf->stream_key, key) != 0)
 		return -EAGAIN;
 	if (wf->size > wf->stream_off) {
 		if (wf->nparts == wf->parts_cap) {
@@ -630,9 +649,11 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 		goto fail;
 	free(wf->upload_id);
 	wf->upload_id = NULL;
+	free(wf->stream_key);
+	wf->stream_key = NULL;
 	wf->nparts = 0;
 	wf->stream_off = 0;
-	rc = finalize_later(fs, in, key, wf->size, meta);
+	rc = finalize(fs, in, key, wf->size, meta, handoff);
 	if (rc)
 		return rc;
 	etag[0] = '\0'; /* the copy makes a new version: HEAD later */
@@ -665,15 +686,25 @@ static int close_errno(int rc)
 
 int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 {
+	struct fs_guard g;
+	char *key = NULL;
 	int rc;
 
 	pthread_mutex_lock(&wf->lock);
-	rc = fs_wfile_flush_locked(fs, in, wf);
+	rc = wf->dirty;
 	pthread_mutex_unlock(&wf->lock);
+	if (!rc)
+		return 0; /* nothing to store: no need to wait for anyone */
+	rc = fs_guard_inode(fs, &g, in, &key);
+	if (rc == 0)
+		rc = fs_wfile_store(fs, in, wf, &g);
+	fs_guard_done(fs, &g);
+	free(key);
 	return rc;
 }
 
-int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf)
+int fs_wfile_store(struct fs *fs, struct inode *in, struct wfile *wf,
+		   struct fs_guard *handoff)
 {
 	struct remote_meta meta = { 0 };
 	struct remote_put_opts put = { .meta = &meta };
@@ -684,10 +715,7 @@ int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf)
 	int unlinked;
 	int rc = 0;
 
-	/* Under wf->lock, so no other flush of this file can start a new
-	 * metadata copy between the wait and our upload (finalize_meta never
-	 * takes wf->lock). */
-	fs_wait_finalized(fs, in);
+	pthread_mutex_lock(&wf->lock);
 	pthread_mutex_lock(&fs->lock);
 	unlinked = in->unlinked;
 	key = strdup(in->key);
@@ -707,15 +735,15 @@ int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf)
 		if (rc)
 			goto out;
 	}
-	rc = fs_meta_build(fs, in, sha, &meta);
+	rc = fs_meta_build(fs, in, NULL, sha, &meta);
 	if (rc)
 		goto out;
 
 	rc = -EAGAIN;
 	if (wf->upload_id)
-		rc = stream_finish(fs, in, wf, key, &meta, etag);
+		rc = stream_finish(fs, in, wf, key, &meta, etag, handoff);
 	if (rc == -EAGAIN) {
-		stream_abort(fs, wf, key);
+		stream_abort(fs, wf);
 		rc = remote_put_file(fs->remote, key, wf->fd, wf->size, &put,
 				     NULL, etag, &err);
 		if (rc)
@@ -736,6 +764,7 @@ int fs_wfile_flush_locked(struct fs *fs, struct inode *in, struct wfile *wf)
 	pthread_mutex_unlock(&fs->lock);
 out:
 	wf->flush_failed = rc != 0;
+	pthread_mutex_unlock(&wf->lock);
 	remote_meta_clear(&meta);
 	free(key);
 	return close_errno(rc);

@@ -78,38 +78,52 @@ struct expire_store {
 static int expire_store(struct fs *fs, struct inode *in, void *arg)
 {
 	struct expire_store *e = arg;
-	int rc = update_object(fs, e->key, 1, e->expires_at, NULL, e->err);
 
-	if (rc == 0 && in) {
-		pthread_mutex_lock(&fs->lock);
-		in->attr_until = 0; /* new ETag after the copy */
-		pthread_mutex_unlock(&fs->lock);
-	}
-	return rc;
+	(void)in;
+	return update_object(fs, e->key, 1, e->expires_at, NULL, e->err);
 }
 
-/* Set the expiry of one file: staged files carry it with their upload,
- * stored ones get it now. */
+/* The expiry is stored, or staged to go with the next flush.  fs->lock
+ * held. */
+static void expire_commit(struct fs *fs, struct inode *in, void *arg)
+{
+	struct expire_store *e = arg;
+
+	(void)fs;
+	in->expires_at = e->expires_at;
+	clock_gettime(CLOCK_REALTIME, &in->attr.st_ctim);
+	in->attr_until = 0; /* new ETag after the copy */
+}
+
+/* Set the expiry of one file, under a guard on its key: staged files
+ * carry it with their upload, stored ones get it now. */
 static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
 		       struct remote_error *err)
 {
 	struct expire_store e = { key, expires_at, err };
-	struct wfile *wf = NULL;
+	struct fs_guard g;
 	struct inode *in;
 	int rc;
 
-	fs_wait_finalized_key(fs, key);
+	fs_guard_init(&g);
+	rc = fs_guard_key(&g, key, 0);
+	if (rc)
+		goto out;
+	fs_guard_take(fs, &g);
 	pthread_mutex_lock(&fs->lock);
 	in = fs_inode_by_key(fs, key);
-	if (in) {
-		in->expires_at = expires_at;
-		in->opens++; /* pinned until we are done */
-		wf = fs_wfile_ref(in);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	rc = fs_wfile_meta_changed(fs, in, wf, expire_store, &e);
 	if (in)
-		fs_unpin(fs, in, wf);
+		rc = fs_guard_pin_locked(&g, in);
+	pthread_mutex_unlock(&fs->lock);
+	if (rc)
+		goto out;
+	if (in)
+		rc = fs_wfile_meta_changed(fs, in, fs_guard_wfile(&g, in),
+					   expire_store, expire_commit, &e);
+	else
+		rc = expire_store(fs, NULL, &e);
+out:
+	fs_guard_done(fs, &g);
 	return rc;
 }
 
@@ -190,19 +204,18 @@ static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
 	struct remote_put_opts put = { .content_type =
 					       "application/x-directory" };
 	struct remote_error err = { { 0 } };
+	struct fs_guard g;
 	char *key = NULL;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	key = strdup(dir->key);
-	pthread_mutex_unlock(&fs->lock);
-	if (!key)
-		return -ENOMEM;
+	rc = fs_guard_inode(fs, &g, dir, &key);
+	if (rc)
+		return rc;
 	rc = remote_head(fs->remote, key, &st, &err);
 	if (rc == 0)
 		rc = remote_meta_copy(&meta, &st.meta);
 	else if (rc == -ENOENT)
-		rc = fs_meta_build(fs, dir, NULL, &meta);
+		rc = fs_meta_build(fs, dir, NULL, NULL, &meta);
 	if (rc)
 		goto out;
 	if (rule)
@@ -230,6 +243,7 @@ out:
 	if (rc)
 		fs_log(fs, "cannot keep the expiry rule of %s: %s", key,
 		       err.msg);
+	fs_guard_done(fs, &g);
 	remote_stat_clear(&st);
 	remote_meta_clear(&meta);
 	free(key);
@@ -261,6 +275,31 @@ static int apply_expiry(struct fs *fs, struct inode *in, int64_t expires_at,
 			fs_log(fs, "expiry of %s: %s", key, err.msg);
 	}
 	free(key);
+	return rc;
+}
+
+/* Keep a computed SHA-256 on the object at key, under a guard on it, if
+ * the object is still the version (etag) it was computed from. */
+static int store_sha256(struct fs *fs, const char *key, const char *etag,
+			const char *hex, struct remote_error *err)
+{
+	struct remote_stat st = { 0 };
+	struct fs_guard g;
+	int rc;
+
+	fs_guard_init(&g);
+	rc = fs_guard_key(&g, key, 0);
+	if (rc)
+		return rc;
+	fs_guard_take(fs, &g);
+	rc = remote_head(fs->remote, key, &st, err);
+	if (rc == 0 && etag[0] && strcmp(st.etag, etag) != 0)
+		rc = remote_error_set(err, -ESTALE,
+				      "%s changed while it was hashed", key);
+	if (rc == 0)
+		rc = update_object(fs, key, 0, 0, hex, err);
+	remote_stat_clear(&st);
+	fs_guard_done(fs, &g);
 	return rc;
 }
 
@@ -303,7 +342,7 @@ static int compute_sha256(struct fs *fs, struct inode *in, char *hex)
 	}
 	digest_sha256_final(ctx, hex);
 	ctx = NULL;
-	rc = update_object(fs, key, 0, 0, hex, &err);
+	rc = store_sha256(fs, key, etag, hex, &err);
 	if (rc == 0) {
 		pthread_mutex_lock(&fs->lock);
 		snprintf(in->sha256, sizeof(in->sha256), "%s", hex);

@@ -1,0 +1,80 @@
+/*
+ * context.c - the mount context: making and freeing struct fs, starting
+ * its threads, and its log.  main.c builds one from the command line; the
+ * unit tests of fs/ build one around a test remote the same way.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+void fs_log(struct fs *fs, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	(void)fs;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fuse_log(FUSE_LOG_ERR, "artifactfs: %s\n", msg);
+}
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int fs_context_new(struct fs **out)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+
+	*out = NULL;
+	if (!fs)
+		return -ENOMEM;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->claim_cond, NULL);
+	fs->now = wall_now;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	fs->part_size = 8u << 20;
+	*out = fs;
+	return 0;
+}
+
+int fs_context_start(struct fs *fs, const struct cache_opts *co,
+		     struct remote_error *err)
+{
+	int rc = cache_open(co, fs->remote, &fs->cache, err);
+
+	if (rc)
+		return rc;
+	fs->pool = remote_pool_new(8);
+	fs->meta_pool = remote_pool_new(16);
+	if (!fs->pool || !fs->meta_pool)
+		return remote_error_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+void fs_context_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	/* The pools finish their queued jobs (metadata copies) first. */
+	remote_pool_free(fs->pool);
+	remote_pool_free(fs->meta_pool);
+	cache_close(fs->cache);
+	fs_inode_table_free(fs);
+	remote_close(fs->remote);
+	pthread_cond_destroy(&fs->claim_cond);
+	pthread_mutex_destroy(&fs->lock);
+	for (int l = 0; l < STORE_LEVELS; l++)
+		free(fs->opts.ids[l]);
+	free(fs->opts.cache_dir);
+	free(fs);
+}
