@@ -396,9 +396,37 @@ void fs_op_forget_multi(fuse_req_t req, size_t count,
 
 /* ---- names.c: making, changing and removing one name ------------------- */
 
+/* Who asks (the caller of a request): owner of what it creates. */
+struct fs_caller {
+	uid_t uid;
+	gid_t gid;
+};
+
 /* This mount made or removed a name in dir: its mtime and ctime move (in
  * this mount's view; no request).  fs->lock held. */
 void fs_dir_touch(struct fs *fs, struct inode *dir);
+/* The cores of the operations below, for the FUSE ops and the unit tests.
+ * Each takes its guard itself; no lock held.  They return 0 or -errno:
+ * the remote's (logged with the key), -EEXIST, -ENOTEMPTY, -ENAMETOOLONG,
+ * -EINVAL, -ENOMEM.
+ *
+ * mkdir/symlink/mknod (kind FS_DIR, FS_SYMLINK with link, FS_SPECIAL or
+ * FS_FILE): *out is the new inode with one more kernel reference
+ * (nlookup). */
+int fs_do_mknod(struct fs *fs, const struct fs_caller *ctx, struct inode *p,
+		const char *name, enum fs_kind kind, mode_t mode, dev_t rdev,
+		const char *link, struct inode **out);
+/* create: *out gains a kernel reference, *wf is the staging reference of
+ * the handle to be (stored at its last release).  flags: open(2)'s. */
+int fs_do_create(struct fs *fs, const struct fs_caller *ctx, struct inode *p,
+		 const char *name, mode_t mode, int flags, struct inode **out,
+		 struct wfile **wf);
+int fs_do_unlink(struct fs *fs, struct inode *p, const char *name);
+int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name);
+/* setattr: FUSE_SET_ATTR_* bits of to_set from attr.  Nothing changes
+ * unless it is stored. */
+int fs_do_setattr(struct fs *fs, struct inode *in, const struct stat *attr,
+		  int to_set);
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, struct fuse_file_info *fi);
 void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -418,6 +446,8 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
  * remote besides its marker: 1, 0, -ENOENT (nothing at all, not even a
  * marker), or the listing's -errno (logged).  fs->lock NOT held. */
 int fs_dir_has_children(struct fs *fs, const char *dkey);
+int fs_do_rename(struct fs *fs, struct inode *p, const char *name,
+		 struct inode *np, const char *newname, unsigned int flags);
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  fuse_ino_t newparent, const char *newname,
 		  unsigned int flags);
@@ -436,11 +466,11 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* Reply with the errno rc (negative or positive; 0 is success). */
 void fs_reply_err(fuse_req_t req, int rc);
-/* Open a handle on in for fi: with a staging reference when staged (a
- * file open for writing, or just created), started as start says; pins
- * in until release.  -ENOMEM or fs_wfile_acquire's -errno. */
-int fs_open_handle(struct fs *fs, struct inode *in, struct fuse_file_info *fi,
-		   int staged, enum fs_wf_start start);
+/* Make the handle of fi on in, taking over the staging reference wf (or
+ * NULL: read-only) and pinning in until release.  -ENOMEM (wf is dropped
+ * then). */
+int fs_handle_new(struct fs *fs, struct inode *in, struct wfile *wf,
+		  struct fuse_file_info *fi);
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
 

@@ -60,12 +60,10 @@ static int64_t inherited_expiry(struct fs *fs, const char *key)
 	return STORE_NEVER;
 }
 
-/* New object's initial attributes, owned by the caller of req.  fs->lock
- * held. */
-static void init_new(struct fs *fs, fuse_req_t req, struct inode *in,
-		     mode_t mode, dev_t rdev)
+/* New object's initial attributes, owned by the caller.  fs->lock held. */
+static void init_new(struct fs *fs, const struct fs_caller *ctx,
+		     struct inode *in, mode_t mode, dev_t rdev)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct timespec now;
 	int64_t dur;
 
@@ -149,12 +147,12 @@ void fs_dir_touch(struct fs *fs, struct inode *dir)
 }
 
 /* Make a new named inode of kind at key under p, pinned by g (which
- * holds a guard on the name): initial attributes from the caller of req,
- * mode and rdev.  NULL on ENOMEM.  fs->lock NOT held. */
+ * holds a guard on the name): initial attributes from the caller, mode
+ * and rdev.  NULL on ENOMEM.  fs->lock NOT held. */
 static struct inode *new_inode(struct fs *fs, struct fs_guard *g,
-			       fuse_req_t req, struct inode *p, const char *key,
-			       const char *name, enum fs_kind kind, mode_t mode,
-			       dev_t rdev)
+			       const struct fs_caller *ctx, struct inode *p,
+			       const char *key, const char *name,
+			       enum fs_kind kind, mode_t mode, dev_t rdev)
 {
 	struct inode *in;
 
@@ -163,7 +161,7 @@ static struct inode *new_inode(struct fs *fs, struct fs_guard *g,
 	if (in && fs_guard_pin_locked(g, in))
 		in = NULL; /* not reached: the guard has room */
 	if (in && !in->wf)
-		init_new(fs, req, in, mode, rdev);
+		init_new(fs, ctx, in, mode, rdev);
 	if (in) {
 		fs_dir_note_added(p, name);
 		fs_dir_touch(fs, p);
@@ -205,39 +203,22 @@ static int put_new(struct fs *fs, struct inode *in, const char *key,
 	return rc;
 }
 
-/* Reply with a new entry for in (one more kernel reference). */
-static void reply_new(struct fs *fs, fuse_req_t req, struct inode *in)
+int fs_do_mknod(struct fs *fs, const struct fs_caller *ctx, struct inode *p,
+		const char *name, enum fs_kind kind, mode_t mode, dev_t rdev,
+		const char *link, struct inode **out)
 {
-	struct fuse_entry_param e;
-
-	pthread_mutex_lock(&fs->lock);
-	in->nlookup++;
-	fs_fill_entry(fs, in, &e);
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_entry(req, &e);
-}
-
-/* mkdir, mknod and symlink: guard the name, refuse when it exists, make
- * the inode and store its object. */
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      enum fs_kind kind, mode_t mode, dev_t rdev,
-		      const char *link)
-{
-	struct fs *fs = fuse_req_userdata(req);
 	struct fs_guard g;
-	struct inode *p, *in = NULL;
+	struct inode *in = NULL;
 	char *key = NULL, *dkey = NULL;
 	const char *what = kind == FS_DIR	? "mkdir"
 			   : kind == FS_SYMLINK ? "ln -s"
 						: "mknod";
 	int rc;
 
+	*out = NULL;
 	fs_guard_init(&g);
-	p = fs_inode_of(fs, parent);
-	if (!p) {
-		fs_reply_err(req, -ESTALE);
-		return;
-	}
+	if (link && strlen(link) >= PATH_MAX)
+		return -ENAMETOOLONG;
 	rc = guard_name(fs, &g, p, name, &key, &dkey);
 	if (rc)
 		goto out;
@@ -246,7 +227,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -EEXIST;
 	if (rc)
 		goto out;
-	in = new_inode(fs, &g, req, p, kind == FS_DIR ? dkey : key, name, kind,
+	in = new_inode(fs, &g, ctx, p, kind == FS_DIR ? dkey : key, name, kind,
 		       mode, rdev);
 	if (!in) {
 		rc = -ENOMEM;
@@ -265,81 +246,39 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	if (kind == FS_DIR)
 		in->has_marker = 1;
+	in->nlookup++;
 	pthread_mutex_unlock(&fs->lock);
-	reply_new(fs, req, in);
+	*out = in;
 out:
 	fs_guard_done(fs, &g); /* unpins in, freeing it after a failure */
-	if (rc)
-		fs_reply_err(req, rc);
 	free(key);
 	free(dkey);
+	return rc;
 }
 
-void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		 mode_t mode)
+int fs_do_create(struct fs *fs, const struct fs_caller *ctx, struct inode *p,
+		 const char *name, mode_t mode, int flags, struct inode **out,
+		 struct wfile **wf)
 {
-	make_node(req, parent, name, FS_DIR, S_IFDIR | (mode & 07777), 0, NULL);
-}
-
-void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		   const char *name)
-{
-	if (strlen(link) >= PATH_MAX) {
-		fs_reply_err(req, -ENAMETOOLONG);
-		return;
-	}
-	make_node(req, parent, name, FS_SYMLINK, S_IFLNK | 0777, 0, link);
-}
-
-/* mkfifo, mknod and bind(2) of a unix socket.  A regular file made by
- * mknod(2) is a create without a handle. */
-void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		 mode_t mode, dev_t rdev)
-{
-	switch (mode & S_IFMT) {
-	case S_IFIFO:
-	case S_IFSOCK:
-	case S_IFCHR:
-	case S_IFBLK:
-		make_node(req, parent, name, FS_SPECIAL, mode, rdev, NULL);
-		return;
-	case S_IFREG:
-	case 0:
-		make_node(req, parent, name, FS_FILE, S_IFREG | (mode & 07777),
-			  0, NULL);
-		return;
-	default:
-		fs_reply_err(req, -EINVAL);
-	}
-}
-
-void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		  mode_t mode, struct fuse_file_info *fi)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	struct fuse_entry_param e;
 	struct fs_guard g;
-	struct inode *p, *in = NULL;
+	struct inode *in = NULL;
 	char *key = NULL, *dkey = NULL;
 	enum fs_wf_start start = FS_WF_NEW;
 	int rc;
 
+	*out = NULL;
+	*wf = NULL;
 	fs_guard_init(&g);
-	p = fs_inode_of(fs, parent);
-	if (!p) {
-		fs_reply_err(req, -ESTALE);
-		return;
-	}
 	rc = guard_name(fs, &g, p, name, &key, &dkey);
 	if (rc)
 		goto out;
-	in = new_inode(fs, &g, req, p, key, name, FS_FILE,
+	in = new_inode(fs, &g, ctx, p, key, name, FS_FILE,
 		       S_IFREG | (mode & 07777), 0);
 	if (!in) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((fi->flags & O_EXCL) &&
+	if ((flags & O_EXCL) &&
 	    (remote_caps(fs->remote) & REMOTE_CAP_CONDITIONAL_PUT)) {
 		/* Claim the name on the remote now, atomically, so two
 		 * machines cannot both create it.  A server without
@@ -354,37 +293,29 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* Every created file has a staging, whatever its access mode: its
 	 * last close stores it (empty if nothing was written), so it exists
 	 * on the remote by then, at the cost of that one upload. */
-	rc = fs_open_handle(fs, in, fi, 1, start);
+	rc = fs_wfile_acquire(fs, in, start, wf);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
 	in->nlookup++;
-	fs_fill_entry(fs, in, &e);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_create(req, &e, fi);
+	*out = in;
 out:
 	fs_guard_done(fs, &g);
-	if (rc)
-		fs_reply_err(req, rc);
 	free(key);
 	free(dkey);
+	return rc;
 }
 
-void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+int fs_do_unlink(struct fs *fs, struct inode *p, const char *name)
 {
-	struct fs *fs = fuse_req_userdata(req);
 	struct remote_error err = { { 0 } };
 	struct fs_guard g;
-	struct inode *p, *in;
+	struct inode *in;
 	char *key = NULL, *dkey = NULL;
 	int rc;
 
 	fs_guard_init(&g);
-	p = fs_inode_of(fs, parent);
-	if (!p) {
-		fs_reply_err(req, -ESTALE);
-		return;
-	}
 	/* Under the guard no upload or metadata copy of the file can land
 	 * after the delete: a writer still open finds it unlinked. */
 	rc = guard_name(fs, &g, p, name, &key, &dkey);
@@ -413,22 +344,21 @@ void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fs_guard_done(fs, &g);
-	fs_reply_err(req, rc);
 	free(key);
 	free(dkey);
+	return rc;
 }
 
-void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 {
-	struct fs *fs = fuse_req_userdata(req);
 	struct remote_error err = { { 0 } };
 	struct fs_guard g;
-	struct inode *p, *in;
+	struct inode *in;
 	char *key = NULL;
 	int rc;
 
 	fs_guard_init(&g);
-	rc = fs_parent_child(fs, parent, name, 1, &p, &key);
+	rc = fs_child_key(fs, p, name, 1, &key);
 	if (rc)
 		goto out;
 	/* The whole prefix: no upload under it may land meanwhile. */
@@ -461,8 +391,132 @@ void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fs_guard_done(fs, &g);
-	fs_reply_err(req, rc);
 	free(key);
+	return rc;
+}
+
+/* ---- the FUSE operations ------------------------------------------------ */
+
+static void caller_of(fuse_req_t req, struct fs_caller *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	c->uid = ctx->uid;
+	c->gid = ctx->gid;
+}
+
+/* Reply with the entry of in, or the error rc. */
+static void reply_entry(fuse_req_t req, int rc, struct inode *in)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param e;
+
+	if (rc) {
+		fs_reply_err(req, rc);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	fs_fill_entry(fs, in, &e);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_entry(req, &e);
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      enum fs_kind kind, mode_t mode, dev_t rdev,
+		      const char *link)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *p = fs_inode_of(fs, parent);
+	struct inode *in = NULL;
+	struct fs_caller c;
+	int rc = -ESTALE;
+
+	caller_of(req, &c);
+	if (p)
+		rc = fs_do_mknod(fs, &c, p, name, kind, mode, rdev, link, &in);
+	reply_entry(req, rc, in);
+}
+
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode)
+{
+	make_node(req, parent, name, FS_DIR, S_IFDIR | (mode & 07777), 0, NULL);
+}
+
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name)
+{
+	make_node(req, parent, name, FS_SYMLINK, S_IFLNK | 0777, 0, link);
+}
+
+/* mkfifo, mknod and bind(2) of a unix socket.  A regular file made by
+ * mknod(2) is a create without a handle. */
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		make_node(req, parent, name, FS_SPECIAL, mode, rdev, NULL);
+		return;
+	case S_IFREG:
+	case 0:
+		make_node(req, parent, name, FS_FILE, S_IFREG | (mode & 07777),
+			  0, NULL);
+		return;
+	default:
+		fs_reply_err(req, -EINVAL);
+	}
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param e;
+	struct inode *p = fs_inode_of(fs, parent);
+	struct inode *in = NULL;
+	struct wfile *wf = NULL;
+	struct fs_caller c;
+	int rc = -ESTALE;
+
+	caller_of(req, &c);
+	if (p)
+		rc = fs_do_create(fs, &c, p, name, mode, fi->flags, &in, &wf);
+	if (rc == 0)
+		rc = fs_handle_new(fs, in, wf, fi);
+	if (rc) {
+		if (in) {
+			pthread_mutex_lock(&fs->lock);
+			in->nlookup--;
+			fs_inode_maybe_free(fs, in);
+			pthread_mutex_unlock(&fs->lock);
+		}
+		fs_reply_err(req, rc);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	fs_fill_entry(fs, in, &e);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_create(req, &e, fi);
+}
+
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *p = fs_inode_of(fs, parent);
+
+	fs_reply_err(req, p ? fs_do_unlink(fs, p, name) : -ESTALE);
+}
+
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *p = fs_inode_of(fs, parent);
+
+	fs_reply_err(req, p ? fs_do_rmdir(fs, p, name) : -ESTALE);
 }
 
 /* ---- attribute changes -------------------------------------------------- */
@@ -625,12 +679,9 @@ static int change_size(struct fs *fs, struct inode *in, uint64_t size)
 	return rc;
 }
 
-void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		   int to_set, struct fuse_file_info *fi)
+int fs_do_setattr(struct fs *fs, struct inode *in, const struct stat *attr,
+		  int to_set)
 {
-	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in;
-	struct stat st;
 	int meta_change =
 		to_set &
 		(FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
@@ -638,17 +689,9 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
 	int rc = 0;
 
-	(void)fi; /* a handle's staging is in->wf anyway */
-	in = fs_inode_of(fs, ino);
-	if (!in) {
-		fs_reply_err(req, -ESTALE);
-		return;
-	}
 	if ((in->kind == FS_ROOT || in->kind == FS_LEVEL) &&
-	    (meta_change || (to_set & FUSE_SET_ATTR_SIZE))) {
-		fs_reply_err(req, -EPERM); /* the tree's skeleton is fixed */
-		return;
-	}
+	    (meta_change || (to_set & FUSE_SET_ATTR_SIZE)))
+		return -EPERM; /* the tree's skeleton is fixed */
 	rc = fs_refresh(fs, in);
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
 		if (in->kind == FS_DIR)
@@ -660,6 +703,19 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (rc == 0 && meta_change)
 		rc = change_attrs(fs, in, attr, to_set);
+	return rc;
+}
+
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in = fs_inode_of(fs, ino);
+	struct stat st;
+	int rc;
+
+	(void)fi; /* a handle's staging is in->wf anyway */
+	rc = in ? fs_do_setattr(fs, in, attr, to_set) : -ESTALE;
 	if (rc) {
 		fs_reply_err(req, rc);
 		return;

@@ -120,22 +120,18 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 /* ---- open files --------------------------------------------------------- */
 
-int fs_open_handle(struct fs *fs, struct inode *in, struct fuse_file_info *fi,
-		   int staged, enum fs_wf_start start)
+int fs_handle_new(struct fs *fs, struct inode *in, struct wfile *wf,
+		  struct fuse_file_info *fi)
 {
 	struct handle *h = calloc(1, sizeof(*h));
-	int rc;
 
-	if (!h)
+	if (!h) {
+		if (wf)
+			fs_wfile_release(fs, in, wf);
 		return -ENOMEM;
-	h->in = in;
-	if (staged) {
-		rc = fs_wfile_acquire(fs, in, start, &h->wf);
-		if (rc) {
-			free(h);
-			return rc;
-		}
 	}
+	h->in = in;
+	h->wf = wf;
 	fs_pin(fs, in);
 	pthread_mutex_lock(&fs->lock);
 	/* Keep the kernel's cached pages while the object is unchanged. */
@@ -151,6 +147,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	int writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct wfile *wf = NULL;
 	struct inode *in;
 	int rc;
 
@@ -166,10 +163,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	rc = fs_refresh(fs, in);
+	if (rc == 0 && writing)
+		rc = fs_wfile_acquire(
+			fs, in, (fi->flags & O_TRUNC) ? FS_WF_NEW : FS_WF_LOAD,
+			&wf);
 	if (rc == 0)
-		rc = fs_open_handle(fs, in, fi, writing,
-				    (fi->flags & O_TRUNC) ? FS_WF_NEW
-							  : FS_WF_LOAD);
+		rc = fs_handle_new(fs, in, wf, fi);
 	if (rc)
 		fs_reply_err(req, rc);
 	else

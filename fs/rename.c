@@ -221,12 +221,11 @@ static int rename_file(struct fs *fs, struct fs_guard *g, struct inode *src,
 	return rc;
 }
 
-void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		  fuse_ino_t newparent, const char *newname, unsigned int flags)
+int fs_do_rename(struct fs *fs, struct inode *p, const char *name,
+		 struct inode *np, const char *newname, unsigned int flags)
 {
-	struct fs *fs = fuse_req_userdata(req);
 	struct fs_guard g;
-	struct inode *p, *np, *src = NULL;
+	struct inode *src = NULL;
 	char *skey = NULL, *dkey = NULL;
 	char *sdir = NULL, *ddir = NULL;
 	enum fs_kind kind;
@@ -234,18 +233,8 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc;
 
 	fs_guard_init(&g);
-	if (flags & RENAME_EXCHANGE) {
-		fs_reply_err(req, -EINVAL);
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	p = fs_inode_get(fs, parent);
-	np = fs_inode_get(fs, newparent);
-	pthread_mutex_unlock(&fs->lock);
-	if (!p || !np) {
-		fs_reply_err(req, -ESTALE);
-		return;
-	}
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
 	rc = fs_child_key(fs, p, name, 0, &skey);
 	if (rc == 0)
 		rc = fs_child_key(fs, np, newname, 0, &dkey);
@@ -312,9 +301,24 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 out:
 	fs_guard_done(fs, &g); /* unpins src, freeing it if unused */
-	fs_reply_err(req, rc);
 	free(skey);
 	free(dkey);
 	free(sdir);
 	free(ddir);
+	return rc;
+}
+
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *p, *np;
+
+	pthread_mutex_lock(&fs->lock);
+	p = fs_inode_get(fs, parent);
+	np = fs_inode_get(fs, newparent);
+	pthread_mutex_unlock(&fs->lock);
+	fs_reply_err(req,
+		     p && np ? fs_do_rename(fs, p, name, np, newname, flags)
+			     : -ESTALE);
 }
