@@ -29,8 +29,12 @@ struct cli {
 	char *cache_dir, *cache_size, *block_size, *metadata_ttl;
 	char *sweep_interval;
 	char *expire_in[STORE_LEVELS];
+	char *uid, *gid, *umask;
+	int allow_other, default_permissions;
 	int help, version;
 };
+
+enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define OPT(t, f)                                                              \
 	{                                                                      \
@@ -51,6 +55,11 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("job_expire_in=%s", expire_in[STORE_JOB]),
 	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
 	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
+	OPT("uid=%s", uid),
+	OPT("gid=%s", gid),
+	OPT("umask=%s", umask),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	{ "-h", offsetof(struct cli, help), 1 },
 	{ "--help", offsetof(struct cli, help), 1 },
 	{ "-V", offsetof(struct cli, version), 1 },
@@ -96,11 +105,49 @@ static void usage(const char *prog)
 	       "  -o job_expire_in=DUR, workflow_expire_in=DUR,\n"
 	       "     project_expire_in=DUR  expiry of new files (default "
 	       "never)\n"
+	       "  -o uid=N, gid=N         show every file as owned by N\n"
+	       "  -o umask=OOO            clear these permission bits of\n"
+	       "                          every file shown (octal)\n"
+	       "  -o allow_other          let other users in, with permission\n"
+	       "                          checks as on a local disk\n"
 	       "\n"
 	       "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n"
 	       "AWS_SESSION_TOKEN, else ~/.aws/credentials [AWS_PROFILE].\n"
 	       "Standard FUSE options (allow_other, ro, ...) pass through.\n",
 	       prog);
+}
+
+/* fuse_opt's callback for the FUSE options we need to know of: note them,
+ * and keep them for FUSE (1). */
+static int note_opt(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct cli *c = data;
+
+	(void)arg;
+	(void)outargs;
+	if (key == KEY_ALLOW_OTHER)
+		c->allow_other = 1;
+	else if (key == KEY_DEFAULT_PERMISSIONS)
+		c->default_permissions = 1;
+	return 1;
+}
+
+/* A whole number in base (8 or 10) up to max; -EINVAL otherwise. */
+static int parse_id(const char *s, int base, unsigned long max,
+		    unsigned long *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno || !end || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 /* Once daemonized, stderr is /dev/null: the log goes to syslog.  libfuse's
@@ -130,6 +177,7 @@ static int apply_options(struct fs *fs, struct cli *c)
 {
 	struct fs_opts *o = &fs->opts;
 	const char *env;
+	unsigned long id;
 	uint64_t v;
 
 	/* fs->opts owns what it takes from c from here on. */
@@ -186,6 +234,25 @@ static int apply_options(struct fs *fs, struct cli *c)
 				"bad sweep_interval '%s' (seconds; 0 never)",
 				c->sweep_interval);
 		o->sweep_interval = t;
+	}
+	if (c->uid) {
+		if (parse_id(c->uid, 10, UINT32_MAX - 1u, &id))
+			return fail("bad uid '%s' (a number)", c->uid);
+		o->has_uid = 1;
+		o->uid = (uid_t)id;
+	}
+	if (c->gid) {
+		if (parse_id(c->gid, 10, UINT32_MAX - 1u, &id))
+			return fail("bad gid '%s' (a number)", c->gid);
+		o->has_gid = 1;
+		o->gid = (gid_t)id;
+	}
+	if (c->umask) {
+		if (parse_id(c->umask, 8, 07777, &id))
+			return fail("bad umask '%s' (octal, e.g. 022)",
+				    c->umask);
+		o->has_umask = 1;
+		o->umask = (mode_t)id;
 	}
 	if (!o->cache_dir) {
 		const char *xdg = getenv("XDG_CACHE_HOME");
@@ -306,8 +373,13 @@ int main(int argc, char **argv)
 	int ret = 1;
 	int rc;
 
-	if (fuse_opt_parse(&args, &c, cli_spec, NULL) < 0)
+	if (fuse_opt_parse(&args, &c, cli_spec, note_opt) < 0)
 		return fail("bad options (see --help)");
+	/* Other users may come in: the kernel checks their permissions as
+	 * on a local disk (README, "Permissions"). */
+	if (c.allow_other && !c.default_permissions &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
+		return fail("out of memory");
 	if (c.help) {
 		usage(argv[0]);
 		ret = 0;
@@ -416,6 +488,9 @@ out:
 	free(c.block_size);
 	free(c.metadata_ttl);
 	free(c.sweep_interval);
+	free(c.uid);
+	free(c.gid);
+	free(c.umask);
 	remote_config_clear(&cfg);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
