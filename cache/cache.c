@@ -1,5 +1,5 @@
 /*
- * cache.c - the block cache (contract in cache.h, SPEC section 5).
+ * cache.c - the block cache (contract in cache.h; README, "The block cache").
  *
  * On disk, under opts->dir:
  *   lock                  flock()ed while a cache is open: one mount per dir
@@ -614,9 +614,9 @@ out:
  * other -errno from the remote. */
 static int fetch_block(struct cache *c, const char *obj, uint64_t no,
 		       const char *key, const char *etag, uint32_t len,
-		       unsigned char **data, uint64_t *disk)
+		       unsigned char **data, uint64_t *disk,
+		       struct remote_error *err)
 {
-	struct remote_error err = { { 0 } };
 	unsigned char *buf = malloc(len ? len : 1);
 	size_t done = 0;
 	int rc = 0;
@@ -628,11 +628,13 @@ static int fetch_block(struct cache *c, const char *obj, uint64_t no,
 	while (done < len) {
 		size_t got = 0;
 		rc = remote_get(c->r, key, no * c->bs + done, len - done,
-				buf + done, &got, etag, &err);
+				buf + done, &got, etag, err);
 		if (rc)
 			goto out;
 		if (got == 0) {
-			rc = -EIO;
+			rc = remote_error_set(err, -EIO,
+					      "%s ended early, in block %llu",
+					      key, (unsigned long long)no);
 			goto out;
 		}
 		done += got;
@@ -781,7 +783,7 @@ static void *fetcher(void *arg)
 			b->state = B_FETCHING;
 			pthread_mutex_unlock(&c->lock);
 			rc = fetch_block(c, b->obj, b->no, j->key, j->etag,
-					 j->len, &data, &disk);
+					 j->len, &data, &disk, NULL);
 			pthread_mutex_lock(&c->lock);
 			fetch_done(c, b, rc, disk, &victims);
 		} else if (b->state == B_QUEUED) {
@@ -807,7 +809,7 @@ static void *fetcher(void *arg)
  * many readers want it.  0 or -errno (-ESTALE from the remote). */
 static int read_one(struct cache *c, const char *obj, const char *key,
 		    const char *etag, uint64_t size, uint64_t no, uint32_t a,
-		    uint32_t b, unsigned char *out)
+		    uint32_t b, unsigned char *out, struct remote_error *err)
 {
 	uint32_t len = block_len(c, size, no);
 	struct block *victims = NULL;
@@ -841,7 +843,11 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 			       blk->state == B_REMOVING)
 				pthread_cond_wait(&c->done, &c->lock);
 			if (blk->state == B_GONE && !blk->retry) {
-				rc = blk->err;
+				rc = remote_error_set(
+					err, blk->err,
+					"fetching block %llu failed: %s",
+					(unsigned long long)no,
+					strerror(-blk->err));
 				unpin(c, blk, NULL);
 				goto out_locked;
 			}
@@ -889,7 +895,7 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 
 	/* We own blk in state FETCHING, with one pin. */
 	pthread_mutex_unlock(&c->lock);
-	rc = fetch_block(c, obj, no, key, etag, len, &data, &disk);
+	rc = fetch_block(c, obj, no, key, etag, len, &data, &disk, err);
 	pthread_mutex_lock(&c->lock);
 	fetch_done(c, blk, rc, disk, &victims);
 	unpin(c, blk, &victims);
@@ -903,7 +909,8 @@ out_locked:
 }
 
 ssize_t cache_read(struct cache *c, const char *key, const char *etag,
-		   uint64_t size, uint64_t off, size_t len, void *buf)
+		   uint64_t size, uint64_t off, size_t len, void *buf,
+		   struct remote_error *err)
 {
 	char obj[OBJ_HEX + 1];
 	uint64_t end, first, last;
@@ -929,7 +936,7 @@ ssize_t cache_read(struct cache *c, const char *key, const char *etag,
 
 		rc = read_one(c, obj, key, etag, size, no, (uint32_t)a,
 			      (uint32_t)b,
-			      (unsigned char *)buf + (start + a - off));
+			      (unsigned char *)buf + (start + a - off), err);
 		if (rc)
 			return rc;
 	}

@@ -31,11 +31,11 @@
 struct cache;
 
 struct cache_opts {
-	const char *dir;       /* cache_dir; created if missing */
-	uint64_t max_bytes;    /* disk budget for blocks; 0: default 2 GiB */
-	uint32_t block_size;   /* 0: default 4 MiB; 64 KiB..64 MiB */
-	unsigned readahead;    /* blocks to read ahead; 0: default 4 */
-	unsigned fetchers;     /* background fetch threads; 0: default 4 */
+	const char *dir;     /* cache_dir; created if missing */
+	uint64_t max_bytes;  /* disk budget for blocks; 0: default 2 GiB */
+	uint32_t block_size; /* 0: default 4 MiB; 64 KiB..64 MiB */
+	unsigned readahead;  /* blocks to read ahead; 0: default 4 */
+	unsigned fetchers;   /* background fetch threads; 0: default 4 */
 };
 
 /* Open (or reopen) the cache at opts->dir, indexing blocks already there.
@@ -49,9 +49,12 @@ void cache_close(struct cache *c);
 /* Read up to len bytes at off of the object (key, etag, size) into buf.
  * Returns the number of bytes read (short only at end of object) or
  * -errno: -ESTALE when the object changed on the remote since etag (the
- * caller should look it up again), -EIO etc. from the remote. */
+ * caller should look it up again), -EIO etc. from the remote, with the
+ * reason in err (may be NULL): the backend's sentence, or which block a
+ * fetch of another reader failed on. */
 ssize_t cache_read(struct cache *c, const char *key, const char *etag,
-		   uint64_t size, uint64_t off, size_t len, void *buf);
+		   uint64_t size, uint64_t off, size_t len, void *buf,
+		   struct remote_error *err);
 
 /* Forget every cached block of (key, etag), e.g. after a delete. */
 void cache_invalidate(struct cache *c, const char *key, const char *etag);
@@ -65,12 +68,12 @@ int cache_stage_open(struct cache *c);
 void cache_stage_account(struct cache *c, int64_t delta);
 
 struct cache_stats {
-	uint64_t hits, misses;       /* blocks served from disk / fetched */
-	uint64_t block_bytes;        /* bytes of blocks on disk */
-	uint64_t staged_bytes;       /* bytes in staging files */
+	uint64_t hits, misses; /* blocks served from disk / fetched */
+	uint64_t block_bytes;  /* bytes of blocks on disk */
+	uint64_t staged_bytes; /* bytes in staging files */
 	uint64_t evictions;
-	uint64_t corrupt;            /* blocks dropped on a bad checksum */
-	uint64_t readahead;          /* blocks fetched ahead of need */
+	uint64_t corrupt;   /* blocks dropped on a bad checksum */
+	uint64_t readahead; /* blocks fetched ahead of need */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

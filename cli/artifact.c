@@ -1,7 +1,7 @@
 /*
  * artifact.c - main() of the `artifact` command: top-level help and version,
  * and dispatch to the verbs (push.c, pull.c, yank.c, list.c, gc.c).  The same
- * object keys as Semaphore's artifact CLI and the mount (SPEC section 6).
+ * object keys as Semaphore's artifact CLI and the mount (README, "The `artifact` command").
  */
 #include "cli.h"
 

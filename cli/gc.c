@@ -1,6 +1,6 @@
 /*
  * gc.c - `artifact gc [--dry-run] [--policy FILE]`: sweep a whole remote,
- * for a cron job (SPEC section 4).
+ * for a cron job (README, "Expiry and gc").
  *
  * Every object under "artifacts/" (every level, every ID, directory markers
  * included) goes through remote_sweep() (remote/sweep.h), the core the

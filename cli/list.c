@@ -6,7 +6,7 @@
  * --json prints an array of {name, size, mtime, is_dir} (mtime RFC 3339,
  * null for directories).
  *
- * Expired artifacts are omitted (SPEC section 4): a listing has no
+ * Expired artifacts are omitted (README, "Expiry and gc"): a listing has no
  * metadata, so every listed file is HEADed, in parallel on a pool of
  * CLI_HEAD_THREADS, and those whose x-amz-meta-expires-at has passed (or
  * that vanished meanwhile) are dropped.  Directories are shown as the

@@ -1,7 +1,7 @@
 /*
  * main.c - artifactfs MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]
  *
- * Parses options (SPEC section 1), proves the mount can work before
+ * Parses options (README, "Mounting"), proves the mount can work before
  * mounting anything (remote reachable, credentials accepted, bucket present,
  * cache directory usable: otherwise one line on stderr and exit 1, with no
  * dead mountpoint left behind), then mounts and runs the multi-threaded

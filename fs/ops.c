@@ -181,6 +181,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = fuse_req_userdata(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct inode *in = h->in;
+	struct remote_error err = { { 0 } };
 	struct wfile *wf;
 	char etag[REMOTE_ETAG_MAX];
 	char *key = NULL;
@@ -221,7 +222,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 * read yet) takes the refresh path below first. */
 		if (etag[0] || attempt > 0)
 			n = cache_read(fs->cache, key, etag, osize,
-				       (uint64_t)off, size, buf);
+				       (uint64_t)off, size, buf, &err);
 		else
 			n = -ESTALE;
 		free(key);

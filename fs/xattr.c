@@ -1,6 +1,6 @@
 /*
- * xattr.c - expiry and integrity through extended attributes (SPEC
- * section 4):
+ * xattr.c - expiry and integrity through extended attributes (README,
+ * "Expiry, through extended attributes"):
  *
  *   user.expire_in   set: a duration from now ("2w", "3 mins 4 sec",
  *                    "never" removes); on a directory also a rule, kept on

@@ -1,7 +1,7 @@
 /*
  * config.c - where the remote and its credentials come from.
  *
- * Resolution order (SPEC section 1): values already in the config (mount
+ * Resolution order (README, "Mounting"): values already in the config (mount
  * options, CLI flags) win; then the environment; then the AWS shared
  * credentials file; then defaults.  Secrets are copied around but never
  * formatted into a message: errors name the variable or file, not its value.

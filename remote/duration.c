@@ -1,6 +1,6 @@
 /*
- * duration.c - store_duration_parse(): the expiry durations of SPEC
- * section 4, as Semaphore's `artifact push --expire-in` and GitLab's
+ * duration.c - store_duration_parse(): the expiry durations of the
+ * README ("Expiry, through extended attributes"), as Semaphore's `artifact push --expire-in` and GitLab's
  * `artifacts:expire_in` write them.
  *
  * Grammar (case-insensitive; at most STORE_DURATION_MAX bytes):
@@ -22,7 +22,7 @@
  *
  * Decisions, where the two vendors differ or are silent:
  *
- * - `m` alone is a month (Semaphore's meaning, and the SPEC's); GitLab's
+ * - `m` alone is a month (Semaphore's meaning, and ours); GitLab's
  *   ChronicDuration reads it as minutes.  So "2h20m" is 2 hours + 20
  *   months; "2h20min" is what GitLab's docs write.
  * - A year is 365 days (Semaphore); ChronicDuration uses 365.25.
@@ -32,7 +32,7 @@
  *   "6 mos 2" = 6 months 2 weeks); after seconds there is no smaller unit,
  *   and a bare number before any unit ("42 3 mins") is ambiguous: both are
  *   -EINVAL (ChronicDuration would silently add seconds).
- * - Only whole numbers: the SPEC says "positive whole numbers", and none
+ * - Only whole numbers: durations are "positive whole numbers", and none
  *   of GitLab's expire_in examples uses a fraction (ChronicDuration's own
  *   README shows "12.4 secs"; GitLab's docs do not promise it).  "1.5d" is
  *   -EINVAL, as are ChronicDuration's clock forms ("1:20") and number

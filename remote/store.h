@@ -8,7 +8,7 @@
  *     artifacts/projects/<project-id>/<path>
  * with no leading slash (the remote adds any URL prefix).
  *
- * Object metadata (SPEC section 3), as s3fs writes it:
+ * Object metadata (README, "Files"), as s3fs writes it:
  *     x-amz-meta-mode        decimal st_mode
  *     x-amz-meta-uid, -gid   decimal
  *     x-amz-meta-mtime       SECONDS[.NANOSECONDS]
@@ -91,7 +91,7 @@ void store_time_format(int64_t t, char *buf, size_t len);
  * the epoch.  -EINVAL on anything else. */
 int store_time_parse(const char *s, int64_t *t);
 
-/* Parse a duration (SPEC section 4): "never" gives *seconds =
+/* Parse a duration (README, "Expiry, through extended attributes"): "never" gives *seconds =
  * STORE_NEVER; Semaphore's "2w", "30d", "1m" (30 days), "1y"; GitLab's
  * "3 mins 4 sec", "2h20min", "47 yrs 6 mos and 4d"; a bare number is
  * seconds.  Case-insensitive.  Zero, overflow, garbage: -EINVAL.  The full

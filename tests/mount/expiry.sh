@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/mount/expiry.sh BACKEND ARTIFACTFS_BIN ARTIFACT_BIN -- expiry and
-# integrity through extended attributes on real mounts (SPEC section 4):
+# integrity through extended attributes on real mounts (README, "Expiry, through extended attributes"):
 # user.expire_in / user.expires_at / user.sha256 on files and directories,
 # seen from a second mount and from the artifact command; expired files gone
 # for readers at once and deleted from the remote by the sweeper; bad values

@@ -95,7 +95,7 @@ static const struct {
 	{ "007d", 7 * DAY },
 	{ "1 day 1 day", 2 * DAY },
 	{ "4d 47 yrs", 47 * YEAR + 4 * DAY },
-	/* `m` alone is a month (Semaphore, SPEC), not GitLab's minutes. */
+	/* `m` alone is a month (Semaphore, and the README), not GitLab's minutes. */
 	{ "2h20m", 2 * HOUR + 20 * MONTH },
 	/* A bare number after a unit takes the next smaller unit, as
 	 * gitlab-chronic-duration 0.12. */
@@ -123,7 +123,7 @@ static const char *const bad[] = {
 	"0 days",
 	"0d 0h",
 	"000",
-	/* signs and fractions (whole numbers only: SPEC section 4) */
+	/* signs and fractions (whole numbers only, as the README says) */
 	"-1d",
 	"-5",
 	"+5",
