@@ -186,14 +186,24 @@ struct fs {
 
 /* ---- inode.c: the table.  All need fs->lock held. ---------------------- */
 
-/* Empty table holding only the root (inode 1, key ""). */
+/* Empty table holding only the root (inode 1, key "").  -ENOMEM. */
 int fs_inode_table_init(struct fs *fs);
+/* Free every inode (and its listing) whatever its references: at
+ * unmount, when no request runs any more.  Never fails. */
 void fs_inode_table_free(struct fs *fs);
+/* The inode the kernel knows as ino, or NULL.  Borrowed: valid while
+ * fs->lock is held, or while the caller holds a kernel reference or a pin
+ * on it. */
 struct inode *fs_inode_get(struct fs *fs, fuse_ino_t ino);
-/* fs_inode_get taking fs->lock itself (so: fs->lock NOT held). */
+/* fs_inode_get taking fs->lock itself (so: fs->lock NOT held); for the
+ * inode of a request, which the kernel's reference keeps alive. */
 struct inode *fs_inode_of(struct fs *fs, fuse_ino_t ino);
+/* The inode that names key now (unlinked ones do not), or NULL; borrowed
+ * as fs_inode_get. */
 struct inode *fs_inode_by_key(struct fs *fs, const char *key);
-/* Find the inode for key or make one (nlookup 0); NULL on ENOMEM. */
+/* Find the inode for key or make one (nlookup 0, no pin: the caller must
+ * take a reference or pin before dropping fs->lock, or call
+ * fs_inode_maybe_free); NULL on ENOMEM. */
 struct inode *fs_inode_obtain(struct fs *fs, const char *key, enum fs_kind kind,
 			      enum store_level level);
 /* Give an inode a new key (rename), rehashing it; an inode that held that
@@ -214,18 +224,25 @@ void fs_inode_maybe_free(struct fs *fs, struct inode *in);
 
 /* ---- attrs.c: attributes from objects --------------------------------- */
 
-/* Fill in->attr and friends from a HEAD result. */
+/* Fill in->attr and friends from a HEAD result (kind too: a file may turn
+ * out a symlink or special file).  fs->lock held.  Never fails: malformed
+ * metadata is ignored, as s3fs does. */
 void fs_attr_from_stat(struct fs *fs, struct inode *in,
 		       const struct remote_stat *st);
-/* Attributes of a directory without (or before reading) its marker. */
+/* Attributes of a directory without (or before reading) its marker.
+ * fs->lock held (or in private).  Never fails. */
 void fs_attr_dir_default(struct fs *fs, struct inode *in);
 /* What the kernel is told of attributes st: the uid=, gid= and umask=
  * options applied. */
 void fs_attr_show(const struct fs *fs, struct stat *st);
+/* CLOCK_MONOTONIC in seconds: what attr_until and listings are timed by. */
 double fs_monotonic(void);
 
 /* ---- guard.c: the one way to change an object ----------------------- */
 
+/* An empty guard (no keys, no pins), owned by the caller's stack frame or
+ * a job; it owns nothing until fs_guard_key/pin, and fs_guard_done frees
+ * all it took. */
 void fs_guard_init(struct fs_guard *g);
 /* Add key (prefix: the key and everything under it) to g before it is
  * taken; the guard owns a copy.  -ENOMEM, -EBUSY once taken. */
@@ -328,7 +345,8 @@ enum fs_dir_answer fs_dir_lookup(struct inode *dir, const char *name);
 /* This mount made name in dir (create, mkdir, symlink, rename). fs->lock
  * held. */
 void fs_dir_note_added(struct inode *dir, const char *name);
-/* List dir (one page) and keep it for metadata_ttl.  fs->lock NOT held.
+/* List dir (one page) and keep it for metadata_ttl (dir owns the
+ * listing; fs_dir_forget frees it).  fs->lock NOT held.
  * -EFBIG when it has more than a page (not kept), -errno from the remote. */
 int fs_dir_fetch(struct fs *fs, struct inode *dir);
 /* Drop dir's listing.  fs->lock held (or the inode is private). */
@@ -341,20 +359,24 @@ struct fs_batch {
 	pthread_cond_t cond;
 	size_t pending; /* jobs queued and not finished; guarded by lock */
 };
+/* An empty batch on the caller's stack; fs_batch_finish frees it. */
 void fs_batch_init(struct fs_batch *b);
-/* Queue fn(arg) on fs->meta_pool as part of b; -ENOMEM if it cannot. */
+/* Queue fn(arg) on fs->meta_pool as part of b; -ENOMEM if it cannot (arg
+ * stays the caller's then; else the job owns it until it is done). */
 int fs_batch_submit(struct fs *fs, struct fs_batch *b, void (*fn)(void *),
 		    void *arg);
-/* Each job calls this when it is finished. */
+/* Each job calls this when it is finished, as its last use of b. */
 void fs_batch_done(struct fs_batch *b);
 /* Wait for every job of b, then free b's resources. */
 void fs_batch_finish(struct fs_batch *b);
 
 /* ---- sweeper.c: deleting expired artifacts of the mounted stores ------ */
 
-/* Start the sweeper thread (none when sweep_interval is 0).  -errno. */
+/* Start the sweeper thread (none when sweep_interval is 0).  -errno of
+ * pthread_create. */
 int fs_sweeper_start(struct fs *fs);
-/* Stop it and wait for it; a sweep in progress finishes first. */
+/* Stop it and wait for it; a sweep in progress finishes its current
+ * requests first.  Never fails. */
 void fs_sweeper_stop(struct fs *fs);
 
 /* ---- lookup.c: names to inodes ---------------------------------------- */
@@ -466,6 +488,8 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* Reply with the errno rc (negative or positive; 0 is success). */
 void fs_reply_err(fuse_req_t req, int rc);
+/* Reply with in's attributes (as fs_attr_show), valid metadata_ttl. */
+void fs_reply_attr(fuse_req_t req, struct inode *in);
 /* Make the handle of fi on in, taking over the staging reference wf (or
  * NULL: read-only) and pinning in until release.  -ENOMEM (wf is dropped
  * then). */
@@ -474,6 +498,10 @@ int fs_handle_new(struct fs *fs, struct inode *in, struct wfile *wf,
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
 
+/* The FUSE xattr ops (README, "Expiry, through extended attributes"): they
+ * reply themselves, with EINVAL for a bad value (logged with the value),
+ * ENOTSUP/ENODATA for names we do not keep, EPERM/EROFS on the skeleton,
+ * and the remote's errno (logged with the key). */
 void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		 const char *value, size_t size, int flags);
 void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

@@ -307,6 +307,20 @@ out:
 	return rc;
 }
 
+/* in's object (if in is not NULL) was deleted from p, under a guard on
+ * its key: it leaves the key index and is never uploaded again; p's times
+ * move.  fs->lock held. */
+static void removed(struct fs *fs, struct inode *p, struct inode *in)
+{
+	if (in) {
+		in->unlinked = 1;
+		in->attr.st_nlink = 0;
+		clock_gettime(CLOCK_REALTIME, &in->attr.st_ctim);
+		fs_inode_unhash_key(fs, in);
+	}
+	fs_dir_touch(fs, p);
+}
+
 int fs_do_unlink(struct fs *fs, struct inode *p, const char *name)
 {
 	struct remote_error err = { { 0 } };
@@ -334,13 +348,7 @@ int fs_do_unlink(struct fs *fs, struct inode *p, const char *name)
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (in) {
-		in->unlinked = 1;
-		in->attr.st_nlink = 0;
-		clock_gettime(CLOCK_REALTIME, &in->attr.st_ctim);
-		fs_inode_unhash_key(fs, in);
-	}
-	fs_dir_touch(fs, p);
+	removed(fs, p, in);
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fs_guard_done(fs, &g);
@@ -353,7 +361,6 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 {
 	struct remote_error err = { { 0 } };
 	struct fs_guard g;
-	struct inode *in;
 	char *key = NULL;
 	int rc;
 
@@ -382,12 +389,7 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 		goto out;
 	}
 	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_by_key(fs, key);
-	if (in) {
-		in->unlinked = 1;
-		fs_inode_unhash_key(fs, in);
-	}
-	fs_dir_touch(fs, p);
+	removed(fs, p, fs_inode_by_key(fs, key));
 	pthread_mutex_unlock(&fs->lock);
 out:
 	fs_guard_done(fs, &g);
@@ -711,18 +713,12 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct inode *in = fs_inode_of(fs, ino);
-	struct stat st;
 	int rc;
 
 	(void)fi; /* a handle's staging is in->wf anyway */
 	rc = in ? fs_do_setattr(fs, in, attr, to_set) : -ESTALE;
-	if (rc) {
+	if (rc)
 		fs_reply_err(req, rc);
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	st = in->attr;
-	pthread_mutex_unlock(&fs->lock);
-	fs_attr_show(fs, &st);
-	fuse_reply_attr(req, &st, fs->opts.metadata_ttl);
+	else
+		fs_reply_attr(req, in);
 }

@@ -32,25 +32,31 @@ void fs_reply_err(fuse_req_t req, int rc)
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
 }
 
-static void op_getattr(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+void fs_reply_attr(fuse_req_t req, struct inode *in)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct inode *in;
 	struct stat st;
-	int rc;
 
-	(void)fi;
-	rc = fs_inode_fresh(fs, ino, &in);
-	if (rc) {
-		fs_reply_err(req, rc);
-		return;
-	}
 	pthread_mutex_lock(&fs->lock);
 	st = in->attr;
 	pthread_mutex_unlock(&fs->lock);
 	fs_attr_show(fs, &st);
 	fuse_reply_attr(req, &st, fs->opts.metadata_ttl);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct inode *in;
+	int rc;
+
+	(void)fi;
+	rc = fs_inode_fresh(fs, ino, &in);
+	if (rc)
+		fs_reply_err(req, rc);
+	else
+		fs_reply_attr(req, in);
 }
 
 /* access(2) without default_permissions: the kernel asks us, and would take

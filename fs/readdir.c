@@ -48,6 +48,20 @@ static int dirh_add(struct dirh *d, const char *name, struct inode *in)
 	return 0;
 }
 
+/* Drop every entry of d with the references its listing took.  fs->lock
+ * NOT held. */
+static void dirh_clear(struct fs *fs, struct dirh *d)
+{
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < d->n; i++) {
+		d->v[i].in->nlookup--;
+		fs_inode_maybe_free(fs, d->v[i].in);
+		free(d->v[i].name);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	d->n = 0;
+}
+
 void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirh *d = calloc(1, sizeof(*d));
@@ -318,16 +332,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (!d->filled || off == 0) {
-		if (d->filled) {
-			pthread_mutex_lock(&fs->lock);
-			for (size_t i = 0; i < d->n; i++) {
-				d->v[i].in->nlookup--;
-				fs_inode_maybe_free(fs, d->v[i].in);
-				free(d->v[i].name);
-			}
-			pthread_mutex_unlock(&fs->lock);
-			d->n = 0;
-		}
+		if (d->filled)
+			dirh_clear(fs, d);
 		rc = fill_dir(fs, dir, d);
 		d->filled = 1;
 		if (rc) {
@@ -407,13 +413,7 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < d->n; i++) {
-		d->v[i].in->nlookup--;
-		fs_inode_maybe_free(fs, d->v[i].in);
-		free(d->v[i].name);
-	}
-	pthread_mutex_unlock(&fs->lock);
+	dirh_clear(fs, d);
 	free(d->v);
 	free(d);
 	fuse_reply_err(req, 0);
