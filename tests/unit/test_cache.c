@@ -1,11 +1,11 @@
 /*
  * test_cache.c - the block cache against a real file:// remote.
  *
- * The cache reads through a small counting backend that embeds struct
- * remote first and forwards GETs to the file:// store (optionally after a
- * delay), so "one fetch" and "no GET after reopen" are counted, not
- * guessed.  Blocks are 64 KiB to keep objects small.  The only waits are
- * bounded polls on the stats (10 s at most) for read-ahead.
+ * The cache reads through the fault remote (remote/fault.h) wrapped around
+ * the file:// store, which counts GETs (and delays them when asked), so
+ * "one fetch" and "no GET after reopen" are counted, not guessed.  Blocks are
+ * 64 KiB to keep objects small.  The only waits are bounded polls on the stats
+ * (10 s at most) for read-ahead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,48 +25,27 @@
 
 #include "cache.h"
 #include "digest.h"
+#include "fault.h"
 #include "remote.h"
-#include "remote_int.h"
 
 #define BS (64u * 1024)
-
-struct counting {
-	struct remote base; /* first: we are a backend */
-	struct remote *inner;
-	unsigned gets;	   /* atomic */
-	unsigned delay_us; /* before each GET */
-	char prefix[1];
-	char name[16];
-};
-
-static int cnt_get(struct remote *r, const char *key, uint64_t off, size_t len,
-		   void *buf, size_t *got, const char *if_etag,
-		   struct remote_error *err)
-{
-	struct counting *k = (struct counting *)r;
-
-	__atomic_fetch_add(&k->gets, 1, __ATOMIC_SEQ_CST);
-	if (k->delay_us)
-		usleep(k->delay_us);
-	return remote_get(k->inner, key, off, len, buf, got, if_etag, err);
-}
-
-static const struct remote_ops cnt_ops = {
-	.scheme = "count",
-	.get = cnt_get,
-};
 
 struct fixture {
 	char dir[64];
 	char cdir[96];
-	struct remote *file;
-	struct counting cnt;
+	struct remote *r;     /* the fault remote over the file:// store */
+	unsigned gets_before; /* GETs not to count (reset_count) */
 	struct cache *c;
 };
 
 static unsigned get_count(struct fixture *f)
 {
-	return __atomic_load_n(&f->cnt.gets, __ATOMIC_SEQ_CST);
+	return remote_fault_calls(f->r, REMOTE_FAULT_GET) - f->gets_before;
+}
+
+static void reset_count(struct fixture *f)
+{
+	f->gets_before = remote_fault_calls(f->r, REMOTE_FAULT_GET);
 }
 
 static void fill(unsigned char *p, size_t n, uint32_t seed)
@@ -94,7 +73,7 @@ static unsigned char *put_obj(struct fixture *f, const char *key, size_t n,
 	fill(p, n, seed);
 	body.buf = p;
 	body.len = n;
-	assert_int_equal(remote_put(f->file, key, &body, NULL, etag, &err), 0);
+	assert_int_equal(remote_put(f->r, key, &body, NULL, etag, &err), 0);
 	return p;
 }
 
@@ -108,7 +87,7 @@ static void open_cache(struct fixture *f, uint64_t max, unsigned ra)
 	o.block_size = BS;
 	o.readahead = ra;
 	o.fetchers = 4;
-	assert_int_equal(cache_open(&o, &f->cnt.base, &f->c, &err), 0);
+	assert_int_equal(cache_open(&o, f->r, &f->c, &err), 0);
 }
 
 static struct cache_stats stats(struct fixture *f)
@@ -124,6 +103,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct remote_config cfg = { 0 };
 	struct remote_error err = { { 0 } };
+	struct remote *file = NULL;
 	char url[128];
 	char rdir[96];
 
@@ -135,12 +115,8 @@ static int setup(void **state)
 	assert_int_equal(mkdir(rdir, 0700), 0);
 	snprintf(url, sizeof(url), "file://%s", rdir);
 	cfg.url = url;
-	assert_int_equal(remote_open(&cfg, &f->file, &err), 0);
-	snprintf(f->cnt.name, sizeof(f->cnt.name), "counting");
-	f->cnt.base.ops = &cnt_ops;
-	f->cnt.base.prefix = f->cnt.prefix;
-	f->cnt.base.name = f->cnt.name;
-	f->cnt.inner = f->file;
+	assert_int_equal(remote_open(&cfg, &file, &err), 0);
+	assert_int_equal(remote_fault_wrap(file, &f->r), 0);
 	*state = f;
 	return 0;
 }
@@ -159,7 +135,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	cache_close(f->c);
-	remote_close(f->file);
+	remote_fault_clear(f->r);
+	remote_close(f->r); /* and the store it wraps */
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -308,7 +285,7 @@ static void test_persistence(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 
-	__atomic_store_n(&f->cnt.gets, 0, __ATOMIC_SEQ_CST);
+	reset_count(f);
 	memset(got, 0, n);
 	open_cache(f, 0, 0);
 	assert_int_equal(access(path, F_OK), -1);
@@ -463,7 +440,8 @@ static void test_concurrent_single_flight(void **state)
 	pthread_barrier_t bar;
 
 	open_cache(f, 0, 0);
-	f->cnt.delay_us = 200 * 1000; /* let every reader pile up */
+	/* let every reader pile up */
+	remote_fault_set(f->r, REMOTE_FAULT_GET, 0, REMOTE_FAULT_DELAY, 200);
 	pthread_barrier_init(&bar, NULL, 8);
 	for (int i = 0; i < 8; i++) {
 		rd[i].f = f;
@@ -603,7 +581,7 @@ static void test_invalidate_and_busy(void **state)
 	/* A second cache on the same directory is refused. */
 	o.dir = f->cdir;
 	o.block_size = BS;
-	assert_int_equal(cache_open(&o, &f->cnt.base, &other, &err), -EBUSY);
+	assert_int_equal(cache_open(&o, f->r, &other, &err), -EBUSY);
 	assert_null(other);
 	assert_true(strlen(err.msg) > 0);
 	free(want);
