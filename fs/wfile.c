@@ -533,8 +533,8 @@ int fs_wfile_meta_changed(
  * itself, under the guard of the flush that stored it. */
 struct finalize_job {
 	struct fs *fs;
-	struct fs_guard guard; /* the key, and the inode pinned */
-	struct inode *in;
+	struct fs_guard guard; /* the flush's claim on the key */
+	struct inode *in;      /* pinned (fs_pin) until done */
 	char *key;
 	uint64_t size;
 	struct remote_meta meta;
@@ -562,6 +562,7 @@ static void finalize_meta(void *arg)
 	j->in->attr_until = 0; /* the copy made a new version: HEAD again */
 	pthread_mutex_unlock(&fs->lock);
 	fs_guard_done(fs, &j->guard);
+	fs_unpin(fs, j->in, NULL);
 	remote_meta_clear(&j->meta);
 	free(j->key);
 	free(j);
@@ -584,14 +585,16 @@ static int finalize(struct fs *fs, struct inode *in, const char *key,
 	j->key = strdup(key);
 	fs_guard_init(&j->guard);
 	rc = j->key ? remote_meta_copy(&j->meta, meta) : -ENOMEM;
-	if (rc == 0)
-		rc = fs_guard_pin(fs, &j->guard, in);
 	if (rc) {
-		fs_guard_done(fs, &j->guard);
+		remote_meta_clear(&j->meta);
 		free(j->key);
 		free(j);
 		return rc;
 	}
+	/* A plain pin, no staging reference: a pool job must never be the
+	 * one to drop a staging's last reference (that may upload, and wait
+	 * for part uploads queued on this very pool). */
+	fs_pin(fs, in);
 	if (!handoff) {
 		finalize_meta(j);
 		return 0;
