@@ -337,6 +337,13 @@ if [[ $BACKEND != file ]]; then
 			same "$M/job/planted.txt" src/planted.txt
 		check "a directory implied by a planted key shows mode 0755" \
 			test "$(t stat -c %a "$M/job/pdir")" = 755
+		# A key that is both an object and a prefix: listed once.
+		plant "artifacts/jobs/$JOB/both" src/planted.txt &&
+			plant "artifacts/jobs/$JOB/both/under" src/planted.txt
+		sleep 1.2
+		run ls -a "$M/job"
+		check "a key that is both an object and a prefix is listed once, as the file ($(grep -c '^both$' "$WORK/out"))" \
+			test "$(grep -c '^both$' "$WORK/out")" = 1 -a -f "$M/job/both"
 	else
 		not_ok "plant objects with aws s3api put-object ($(cat "$WORK/plant.err"))"
 	fi
