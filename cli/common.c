@@ -60,8 +60,8 @@ out:
 	return rc;
 }
 
-struct cli_progress *cli_xfer_start(struct remote_xfer_opts *o,
-				    size_t n_files, uint64_t total)
+struct cli_progress *cli_xfer_start(struct remote_xfer_opts *o, size_t n_files,
+				    uint64_t total)
 {
 	struct cli_progress *prog;
 

@@ -141,8 +141,8 @@ struct remote_config {
 	int max_retries;     /* 0: default 4 */
 };
 
-/* Fill cfg from the environment as the README says ("Mounting"): ARTIFACT_REMOTE
- * (else file://$XDG_DATA_HOME/artifactfs), AWS_ENDPOINT_URL_S3,
+/* Fill cfg from the environment as the README says ("Mounting"):
+ * ARTIFACT_REMOTE (else file://$XDG_DATA_HOME/artifactfs), AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL, AWS_REGION, AWS_DEFAULT_REGION (else us-east-1),
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, else the
  * [AWS_PROFILE or default] section of $AWS_SHARED_CREDENTIALS_FILE or

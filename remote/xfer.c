@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #define XFER_DEFAULT_THREADS 8u
-#define XFER_DEFAULT_PART (8ull * 1024 * 1024)
-#define XFER_DEFAULT_SINGLE (16ull * 1024 * 1024)
-#define XFER_COPY_PART (1ull * 1024 * 1024 * 1024)
-#define XFER_COPY_THREADS 4u
-#define XFER_DELETE_BATCH 1000u
+#define XFER_DEFAULT_PART    (8ull * 1024 * 1024)
+#define XFER_DEFAULT_SINGLE  (16ull * 1024 * 1024)
+#define XFER_COPY_PART	     (1ull * 1024 * 1024 * 1024)
+#define XFER_COPY_THREADS    4u
+#define XFER_DELETE_BATCH    1000u
 
 /* ---- running pieces in parallel ---------------------------------------- */
 
@@ -32,15 +32,15 @@
  * it; `lock` is never held across a request. */
 struct par {
 	pthread_mutex_t lock;
-	uint64_t n_pieces;        /* how many pieces in all */
-	uint64_t next;            /* next unclaimed piece (lock) */
-	int rc;                   /* first failure, 0 while none (lock) */
-	struct remote_error err;  /* its message (lock) */
+	uint64_t n_pieces;	 /* how many pieces in all */
+	uint64_t next;		 /* next unclaimed piece (lock) */
+	int rc;			 /* first failure, 0 while none (lock) */
+	struct remote_error err; /* its message (lock) */
 	/* Do piece i; 0 or -errno with e filled.  `scratch` is the worker's. */
 	int (*piece)(struct par *p, uint64_t i, void *scratch,
 		     struct remote_error *e);
-	size_t scratch_size;      /* bytes of per-worker scratch (0: none) */
-	void *ctx;                /* the caller's, borrowed */
+	size_t scratch_size; /* bytes of per-worker scratch (0: none) */
+	void *ctx;	     /* the caller's, borrowed */
 };
 
 /* Claim the next piece; 0 when none is left or a piece failed. */
@@ -80,8 +80,9 @@ static void *par_worker(void *arg)
 		scratch = malloc(p->scratch_size);
 		if (!scratch) {
 			memset(&e, 0, sizeof(e));
-			rc = remote_error_set(&e, -ENOMEM,
-					      "out of memory for a transfer buffer");
+			rc = remote_error_set(
+				&e, -ENOMEM,
+				"out of memory for a transfer buffer");
 			par_fail(p, rc, &e);
 			return NULL;
 		}
@@ -166,9 +167,10 @@ static unsigned xfer_threads(const struct remote_xfer_opts *opts)
  * upload's context (put_ctx, copy_ctx), which is what par.ctx points at. */
 struct mpu {
 	struct remote *r;
-	const char *key;           /* the object being written */
-	const char *upload_id;     /* set by mpu_run() for the pieces */
-	struct remote_part *parts; /* one per piece; each written by one thread */
+	const char *key;       /* the object being written */
+	const char *upload_id; /* set by mpu_run() for the pieces */
+	struct remote_part
+		*parts; /* one per piece; each written by one thread */
 };
 
 /*
@@ -211,8 +213,8 @@ static int mpu_run(struct mpu *m, uint64_t n, const struct remote_put_opts *put,
 	rc = par_run(&p, threads, err);
 	if (rc)
 		goto abort;
-	rc = remote_mpu_complete(m->r, m->key, upload_id, m->parts, n,
-				 etag_out, err);
+	rc = remote_mpu_complete(m->r, m->key, upload_id, m->parts, n, etag_out,
+				 err);
 	if (rc)
 		goto abort;
 	goto out;
@@ -282,7 +284,9 @@ int remote_put_file(struct remote *r, const char *key, int fd, uint64_t size,
 		    const struct remote_xfer_opts *opts, char *etag_out,
 		    struct remote_error *err)
 {
-	struct remote_body body = { .buf = NULL, .fd = fd, .off = 0, .len = size };
+	struct remote_body body = {
+		.buf = NULL, .fd = fd, .off = 0, .len = size
+	};
 	struct put_ctx c;
 	uint64_t single = XFER_DEFAULT_SINGLE;
 	int rc = 0;
@@ -323,12 +327,12 @@ struct get_ctx {
 	 * completes the next piece in order feeds every contiguous finished
 	 * piece to `hash`, one worker at a time; the others go on fetching. */
 	struct digest_sha256 *hash; /* NULL: no hashing */
-	pthread_mutex_t hlock;      /* guards done, hnext, hashing, hfail */
-	bool *done;                 /* piece written to fd */
+	pthread_mutex_t hlock;	    /* guards done, hnext, hashing, hfail */
+	bool *done;		    /* piece written to fd */
 	uint64_t n_pieces;
-	uint64_t hnext;             /* pieces [0, hnext) are hashed */
-	bool hashing;               /* a worker is feeding the hash */
-	bool hfail;                 /* reading back failed: hash from fd */
+	uint64_t hnext; /* pieces [0, hnext) are hashed */
+	bool hashing;	/* a worker is feeding the hash */
+	bool hfail;	/* reading back failed: hash from fd */
 };
 
 /* pread exactly len bytes at off; -errno, or -EIO at end of file. */
@@ -420,11 +424,13 @@ static int get_piece(struct par *p, uint64_t i, void *scratch,
 		return rc;
 	if (got != len)
 		return remote_error_set(e, -EIO,
-					"'%s' is shorter than expected (changed while reading?)",
+					"'%s' is shorter than expected "
+					"(changed while reading?)",
 					c->key);
 	rc = pwrite_all(c->fd, scratch, len, off);
 	if (rc)
-		return remote_error_set(e, rc, "cannot write the download of '%s': %s",
+		return remote_error_set(e, rc,
+					"cannot write the download of '%s': %s",
 					c->key, strerror(-rc));
 	if (c->hash)
 		hash_advance(c, i, scratch);
@@ -456,7 +462,8 @@ static int get_file(struct remote *r, const char *key,
 	c.fd = fd;
 	c.size = st->size;
 	c.opts = opts;
-	c.part_size = opts && opts->part_size ? opts->part_size : XFER_DEFAULT_PART;
+	c.part_size =
+		opts && opts->part_size ? opts->part_size : XFER_DEFAULT_PART;
 	if (c.part_size > (uint64_t)SIZE_MAX / 2)
 		c.part_size = (uint64_t)SIZE_MAX / 2;
 	c.n_pieces = n_pieces(c.size, c.part_size);
@@ -493,7 +500,8 @@ out:
 			rc = digest_sha256_fd(fd, c.size, hex);
 			if (rc)
 				remote_error_set(err, rc,
-						 "cannot read back the download of '%s': %s",
+						 "cannot read back the "
+						 "download of '%s': %s",
 						 key, strerror(-rc));
 		}
 	}
@@ -591,8 +599,8 @@ out:
 int remote_list_all(struct remote *r, const char *prefix,
 		    struct remote_list *out, struct remote_error *err)
 {
-	struct remote_list_opts lo = {.prefix = prefix};
-	struct remote_list page = {0};
+	struct remote_list_opts lo = { .prefix = prefix };
+	struct remote_list page = { 0 };
 	size_t cap = 0;
 	char *token = NULL;
 	int rc = 0;
@@ -657,8 +665,9 @@ int remote_delete_prefix(struct remote *r, const char *prefix, size_t *deleted,
 	if (deleted)
 		*deleted = 0;
 	if (!prefix || !prefix[0])
-		return remote_error_set(err, -EINVAL,
-					"refusing to delete with an empty prefix");
+		return remote_error_set(
+			err, -EINVAL,
+			"refusing to delete with an empty prefix");
 	keys = calloc(XFER_DELETE_BATCH, sizeof(*keys));
 	if (!keys) {
 		rc = remote_error_set(err, -ENOMEM, "out of memory");
@@ -710,13 +719,13 @@ struct pool_job {
 /* Lock order: only `lock`; jobs run without it. */
 struct remote_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;     /* a job was queued, or stop (lock) */
-	pthread_cond_t idle;     /* pending fell to 0 (lock) */
-	struct pool_job *head;   /* queue (lock) */
-	struct pool_job *tail;   /* (lock) */
-	size_t pending;          /* queued plus running (lock) */
-	int stop;                /* workers exit when the queue is empty (lock) */
-	unsigned n;              /* workers started; immutable after new */
+	pthread_cond_t work;   /* a job was queued, or stop (lock) */
+	pthread_cond_t idle;   /* pending fell to 0 (lock) */
+	struct pool_job *head; /* queue (lock) */
+	struct pool_job *tail; /* (lock) */
+	size_t pending;	       /* queued plus running (lock) */
+	int stop;	       /* workers exit when the queue is empty (lock) */
+	unsigned n;	       /* workers started; immutable after new */
 	pthread_t *threads;
 };
 
