@@ -28,7 +28,8 @@ void cli_verb_help(const struct cli_verb *v)
 	if (v->opts & CLI_OPT_DEST)
 		printf("  -d, --destination PATH   %s\n",
 		       !strcmp(v->name, "push")
-			       ? "name in the store (default: the source's name)"
+			       ? "name in the store (default: the source's "
+				 "name)"
 			       : "local path (default: the artifact's name)");
 	if (v->opts & CLI_OPT_FORCE)
 		printf("  -f, --force              %s\n",
@@ -36,13 +37,19 @@ void cli_verb_help(const struct cli_verb *v)
 			       ? "overwrite what exists in the remote storage"
 			       : "overwrite local files");
 	if (v->opts & CLI_OPT_EXPIRE)
-		printf("  -e, --expire-in DUR      delete the artifact after DUR: never, 30d, 2w,\n"
-		       "                           1m (30 days), 1y, 12h, \"2 hrs 20 min\"...\n");
+		printf("  -e, --expire-in DUR      delete the artifact after "
+		       "DUR: never, 30d, 2w,\n"
+		       "                           1m (30 days), 1y, 12h, \"2 "
+		       "hrs 20 min\"...\n");
 	if (v->opts & CLI_OPT_JSON)
-		printf("      --json               print a JSON array of name, size, mtime, is_dir\n");
-	printf("  -j, --job-id ID          job store ID (default: $SEMAPHORE_JOB_ID)\n"
-	       "  -w, --workflow-id ID     workflow store ID (default: $SEMAPHORE_WORKFLOW_ID)\n"
-	       "  -p, --project-id ID      project store ID (default: $SEMAPHORE_PROJECT_ID)\n"
+		printf("      --json               print a JSON array of name, "
+		       "size, mtime, is_dir\n");
+	printf("  -j, --job-id ID          job store ID (default: "
+	       "$SEMAPHORE_JOB_ID)\n"
+	       "  -w, --workflow-id ID     workflow store ID (default: "
+	       "$SEMAPHORE_WORKFLOW_ID)\n"
+	       "  -p, --project-id ID      project store ID (default: "
+	       "$SEMAPHORE_PROJECT_ID)\n"
 	       "  -v, --verbose            log each request to stderr\n"
 	       "  -h, --help               show this help\n");
 }
@@ -58,7 +65,8 @@ void cli_fail(const struct cli_args *a, const char *fmt, ...)
 	if (a->verb->fail)
 		fprintf(stderr, "%s: %s\n", a->verb->fail, msg);
 	else
-		fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund, msg);
+		fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund,
+			msg);
 }
 
 const char *cli_errmsg(const struct remote_error *err, int rc)
@@ -116,7 +124,8 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 		switch (c) {
 		case 'd':
 			if (!(v->opts & CLI_OPT_DEST))
-				return cli_usage(v, "--destination does not apply");
+				return cli_usage(
+					v, "--destination does not apply");
 			a->dest = optarg;
 			break;
 		case 'f':
@@ -126,7 +135,8 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 			break;
 		case 'e':
 			if (!(v->opts & CLI_OPT_EXPIRE))
-				return cli_usage(v, "--expire-in does not apply");
+				return cli_usage(v,
+						 "--expire-in does not apply");
 			a->expire_in = optarg;
 			break;
 		case 'J':
@@ -151,29 +161,34 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 			return 1;
 		case ':':
 			return cli_usage(v, "flag '%s' needs a value",
-				     argv[optind - 1]);
+					 argv[optind - 1]);
 		default:
-			return cli_usage(v, "unknown flag '%s'", argv[optind - 1]);
+			return cli_usage(v, "unknown flag '%s'",
+					 argv[optind - 1]);
 		}
 	}
 
 	npos = argc - optind;
 	if (npos < 1)
-		return cli_usage(v, "missing the level (job, workflow or project)");
+		return cli_usage(
+			v, "missing the level (job, workflow or project)");
 	if (store_level_parse(argv[optind], &a->level))
-		return cli_usage(v, "unknown level '%s' (job, workflow or project)",
-			     argv[optind]);
+		return cli_usage(
+			v, "unknown level '%s' (job, workflow or project)",
+			argv[optind]);
 	if (npos >= 2)
 		a->path = argv[optind + 1];
 	if (npos > 2)
-		return cli_usage(v, "unexpected argument '%s'", argv[optind + 2]);
+		return cli_usage(v, "unexpected argument '%s'",
+				 argv[optind + 2]);
 	if (v->path_required && !a->path)
 		return cli_usage(v, "missing %s", v->arg);
 
 	for (k = 0; k < STORE_LEVELS; k++) {
 		if (ids[k] && k != (int)a->level)
 			return cli_usage(v, "%s does not apply to %s artifacts",
-				     id_flag[k], store_level_name(a->level));
+					 id_flag[k],
+					 store_level_name(a->level));
 	}
 	a->id = ids[a->level];
 	if (!a->id || !a->id[0]) {
@@ -182,12 +197,21 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 	}
 	if (!a->id) {
 		cli_fail(a,
-			 "%s ID is not set. Please use the %s environment variable or the %s parameter to configure it",
+			 "%s ID is not set. Please use the %s environment "
+			 "variable or the %s parameter to configure it",
 			 store_level_name(a->level), store_level_env(a->level),
 			 id_flag[a->level]);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* remote_set_warn's callback: what remote/ skipped (bad listing answers),
+ * one line on stderr. */
+static void cli_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "artifact: warning: %s\n", msg);
 }
 
 /*
@@ -212,6 +236,8 @@ int cli_open_remote(const struct cli_args *a, struct remote **out)
 	rc = remote_open(&cfg, out, &err);
 	if (rc)
 		cli_fail(a, "%s", cli_errmsg(&err, rc));
+	else
+		remote_set_warn(*out, cli_warn, NULL);
 out:
 	remote_config_clear(&cfg);
 	return rc;

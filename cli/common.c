@@ -22,41 +22,34 @@ int cli_head_live(struct remote *r, const char *key, int64_t now,
 	return store_meta_expired(&sm, now) ? -ENOENT : 0;
 }
 
+struct pages {
+	int (*each)(const struct remote_list *page, void *ctx);
+	void *ctx;
+	int each_rc; /* each's failure (printed by each) */
+};
+
+static int one_page(struct remote_list *page, void *ctx)
+{
+	struct pages *p = ctx;
+
+	p->each_rc = p->each(page, p->ctx);
+	return p->each_rc;
+}
+
 int cli_list_pages(const struct cli_args *a, struct remote *r,
 		   const char *prefix, const char *delimiter,
 		   int (*each)(const struct remote_list *page, void *ctx),
 		   void *ctx)
 {
-	struct remote_list_opts lo;
-	struct remote_list page;
-	struct remote_error err;
-	char *token = NULL;
-	int rc = 0;
+	struct remote_list_opts lo = { .prefix = prefix,
+				       .delimiter = delimiter };
+	struct pages p = { .each = each, .ctx = ctx };
+	struct remote_error err = { { 0 } };
+	int rc;
 
-	memset(&page, 0, sizeof(page));
-	for (;;) {
-		memset(&lo, 0, sizeof(lo));
-		memset(&err, 0, sizeof(err));
-		lo.prefix = prefix;
-		lo.delimiter = delimiter;
-		lo.token = token;
-		rc = remote_list(r, &lo, &page, &err);
-		if (rc) {
-			cli_fail(a, "%s", cli_errmsg(&err, rc));
-			goto out;
-		}
-		rc = each(&page, ctx);
-		if (rc)
-			goto out;
-		free(token);
-		token = page.next_token ? strdup(page.next_token) : NULL;
-		remote_list_clear(&page);
-		if (!token)
-			break;
-	}
-out:
-	remote_list_clear(&page);
-	free(token);
+	rc = remote_list_pages(r, &lo, one_page, &p, &err);
+	if (rc && !p.each_rc)
+		cli_fail(a, "%s", cli_errmsg(&err, rc));
 	return rc;
 }
 

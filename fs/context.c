@@ -24,6 +24,11 @@ void fs_log(struct fs *fs, const char *fmt, ...)
 	fuse_log(FUSE_LOG_ERR, "artifactfs: %s\n", msg);
 }
 
+void fs_remote_warn(void *ctx, const char *msg)
+{
+	fs_log(ctx, "warning: %s", msg);
+}
+
 static int64_t wall_now(void)
 {
 	return (int64_t)time(NULL);

@@ -537,6 +537,9 @@ void fs_context_free(struct fs *fs);
  * daemonized), prefixed "artifactfs: ".  Never fails. */
 void fs_log(struct fs *fs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* remote_set_warn's callback (ctx: the struct fs): the remote's warnings
+ * (answers it skipped) go to the mount's log. */
+void fs_remote_warn(void *ctx, const char *msg);
 
 extern const struct fuse_lowlevel_ops fs_ops;
 

@@ -411,8 +411,10 @@ int main(int argc, char **argv)
 	rc = remote_config_resolve(&cfg, &err);
 	if (rc == 0)
 		rc = remote_open(&cfg, &fs->remote, &err);
-	if (rc == 0)
+	if (rc == 0) {
+		remote_set_warn(fs->remote, fs_remote_warn, fs);
 		rc = remote_check(fs->remote, &err);
+	}
 	if (rc) {
 		fail("%s", err.msg[0] ? err.msg : strerror(-rc));
 		goto out;

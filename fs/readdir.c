@@ -165,18 +165,85 @@ static void dedupe(struct fs *fs, struct dirh *d)
 	d->n = out;
 }
 
+struct fill_page {
+	struct fs *fs;
+	struct inode *dir;
+	struct dirh *d;
+	const char *prefix;
+	size_t plen;
+	int failed; /* the callback's own error (not the listing's) */
+};
+
+/* remote_list_pages callback: one page's names into the handle. */
+static int fill_page(struct remote_list *l, void *arg)
+{
+	struct fill_page *fp = arg;
+	struct fs *fs = fp->fs;
+	struct dirh *d = fp->d;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < l->n_prefixes && rc == 0; i++) {
+		const char *rest = under(l->prefixes[i], fp->prefix, fp->plen);
+		size_t nlen = rest ? strlen(rest) : 0;
+		char *name;
+		struct inode *in = NULL;
+
+		if (nlen < 2 || rest[nlen - 1] != '/')
+			continue; /* not a sub-prefix of ours */
+		name = strndup(rest, nlen - 1);
+		if (!name) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (name_ok(name))
+			in = fs_inode_obtain(fs, l->prefixes[i], FS_DIR,
+					     fp->dir->level);
+		if (in && fs_monotonic() >= in->attr_until)
+			fs_attr_dir_default(fs, in);
+		if (in)
+			rc = dirh_add(d, name, in);
+		else if (name_ok(name))
+			rc = -ENOMEM;
+		free(name);
+	}
+	for (size_t i = 0; i < l->n_entries && rc == 0; i++) {
+		const char *name =
+			under(l->entries[i].key, fp->prefix, fp->plen);
+		struct inode *in;
+
+		if (!name || !name_ok(name))
+			continue; /* our own marker, or unusable */
+		in = fs_inode_obtain(fs, l->entries[i].key, FS_FILE,
+				     fp->dir->level);
+		if (!in) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = dirh_add(d, name, in);
+		if (rc || in->wf)
+			continue;
+		if (same_version(in, &l->entries[i]))
+			in->attr_until = fs_monotonic() + fs->opts.metadata_ttl;
+		else
+			d->v[d->n - 1].head_rc = 1; /* needs HEAD */
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fp->failed = rc != 0;
+	return rc;
+}
+
 /* Read the whole directory once: a delimited listing (all pages), then the
  * attributes of every file not fresh in the table, HEADs in parallel. */
 static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 {
 	struct remote_list_opts lo = { .delimiter = "/" };
-	struct remote_list l = { 0 };
 	struct remote_error err = { { 0 } };
+	struct fill_page fp = { 0 };
 	struct head_job *jobs = NULL;
 	struct fs_batch batch;
 	size_t njobs = 0;
 	char *prefix = NULL;
-	char *token = NULL;
 	size_t plen;
 	int rc = 0;
 
@@ -195,67 +262,18 @@ static int fill_dir(struct fs *fs, struct inode *dir, struct dirh *d)
 		return -ENOMEM;
 	plen = strlen(prefix);
 	lo.prefix = prefix;
-	do {
-		lo.token = token;
-		rc = remote_list(fs->remote, &lo, &l, &err);
-		if (rc) {
-			fs_log(fs, "listing %s failed: %s", prefix, err.msg);
-			goto out;
-		}
-		pthread_mutex_lock(&fs->lock);
-		for (size_t i = 0; i < l.n_prefixes && rc == 0; i++) {
-			const char *rest = under(l.prefixes[i], prefix, plen);
-			size_t nlen = rest ? strlen(rest) : 0;
-			char *name;
-			struct inode *in = NULL;
-
-			if (nlen < 2 || rest[nlen - 1] != '/')
-				continue; /* not a sub-prefix of ours */
-			name = strndup(rest, nlen - 1);
-			if (!name) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (name_ok(name))
-				in = fs_inode_obtain(fs, l.prefixes[i], FS_DIR,
-						     dir->level);
-			if (in && fs_monotonic() >= in->attr_until)
-				fs_attr_dir_default(fs, in);
-			if (in)
-				rc = dirh_add(d, name, in);
-			else if (name_ok(name))
-				rc = -ENOMEM;
-			free(name);
-		}
-		for (size_t i = 0; i < l.n_entries && rc == 0; i++) {
-			const char *name =
-				under(l.entries[i].key, prefix, plen);
-			struct inode *in;
-
-			if (!name || !name_ok(name))
-				continue; /* our own marker, or unusable */
-			in = fs_inode_obtain(fs, l.entries[i].key, FS_FILE,
-					     dir->level);
-			if (!in) {
-				rc = -ENOMEM;
-				break;
-			}
-			rc = dirh_add(d, name, in);
-			if (rc || in->wf)
-				continue;
-			if (same_version(in, &l.entries[i]))
-				in->attr_until =
-					fs_monotonic() + fs->opts.metadata_ttl;
-			else
-				d->v[d->n - 1].head_rc = 1; /* needs HEAD */
-		}
-		pthread_mutex_unlock(&fs->lock);
-		if (rc)
-			goto out;
-		free(token);
-		token = l.next_token ? strdup(l.next_token) : NULL;
-		remote_list_clear(&l);
-	} while (token);
+	fp.fs = fs;
+	fp.dir = dir;
+	fp.d = d;
+	fp.prefix = prefix;
+	fp.plen = plen;
+	rc = remote_list_pages(fs->remote, &lo, fill_page, &fp, &err);
+	if (rc && !fp.failed) {
+		fs_log(fs, "listing %s failed: %s", prefix, err.msg);
+		goto out;
+	}
+	if (rc)
+		goto out;
 
 	/* Files created here and still open for writing are stored only at
 	 * flush; list them meanwhile, as a local disk would. */
@@ -309,8 +327,6 @@ out:
 		free(jobs[i].key);
 	free(jobs);
 	free(prefix);
-	free(token);
-	remote_list_clear(&l);
 	return rc;
 }
 

@@ -31,6 +31,9 @@ struct fault_remote {
 	unsigned calls[REMOTE_FAULT_OPS];
 	unsigned blocked[REMOTE_FAULT_OPS];	  /* calls held now */
 	unsigned long released[REMOTE_FAULT_OPS]; /* unblock generations */
+	void (*list_hook)(void *ctx, const struct remote_list_opts *opts,
+			  struct remote_list *page);
+	void *list_ctx;
 };
 
 static const struct remote_ops fault_ops;
@@ -153,9 +156,21 @@ static int f_del_many(struct remote *r, const char *const *keys, size_t n,
 static int f_list(struct remote *r, const struct remote_list_opts *opts,
 		  struct remote_list *out, struct remote_error *err)
 {
+	struct fault_remote *f = (struct fault_remote *)r;
+	void (*hook)(void *, const struct remote_list_opts *,
+		     struct remote_list *);
+	void *ctx;
 	int rc = enter(r, REMOTE_FAULT_LIST, err);
 
-	return rc ? rc : INNER(r)->ops->list(INNER(r), opts, out, err);
+	if (rc == 0)
+		rc = INNER(r)->ops->list(INNER(r), opts, out, err);
+	pthread_mutex_lock(&f->lock);
+	hook = f->list_hook;
+	ctx = f->list_ctx;
+	pthread_mutex_unlock(&f->lock);
+	if (rc == 0 && hook)
+		hook(ctx, opts, out);
+	return rc;
 }
 
 static int f_mpu_create(struct remote *r, const char *key,
@@ -351,5 +366,21 @@ void remote_fault_unblock(struct remote *r, enum remote_fault_op op)
 		f->rules[op].action = REMOTE_FAULT_PASS;
 	f->released[op]++;
 	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void remote_fault_list_hook(struct remote *r,
+			    void (*fn)(void *ctx,
+				       const struct remote_list_opts *opts,
+				       struct remote_list *page),
+			    void *ctx)
+{
+	struct fault_remote *f = fr_of(r);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->list_hook = fn;
+	f->list_ctx = ctx;
 	pthread_mutex_unlock(&f->lock);
 }

@@ -63,5 +63,15 @@ int remote_fault_wait_blocked(struct remote *r, enum remote_fault_op op,
 			      unsigned timeout_ms);
 /* Let the calls of op held by a BLOCK rule go on (and drop that rule). */
 void remote_fault_unblock(struct remote *r, enum remote_fault_op op);
+/* Rewrite every listing page the backend answers (a hostile server's
+ * answers, below the HTTP layer): fn(ctx, opts as sent to the backend,
+ * page) may change the page in place, with keys as the backend gives them
+ * (store prefix included); allocations are freed with the page.  NULL
+ * removes the hook. */
+void remote_fault_list_hook(struct remote *r,
+			    void (*fn)(void *ctx,
+				       const struct remote_list_opts *opts,
+				       struct remote_list *page),
+			    void *ctx);
 
 #endif

@@ -178,19 +178,98 @@ size_t remote_key_room(const struct remote *r)
 	return plen < REMOTE_KEY_MAX ? REMOTE_KEY_MAX - plen : 0;
 }
 
+/* ---- warnings and printing ----------------------------------------------- */
+
+char *remote_printable(const char *s, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (n == 0)
+		return out;
+	for (; *s && o + 1 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 5 >= n)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void remote_set_warn(struct remote *r, void (*fn)(void *ctx, const char *msg),
+		     void *ctx)
+{
+	r->warn = fn;
+	r->warn_ctx = ctx;
+}
+
+void remote_warn(struct remote *r, const char *fmt, ...)
+{
+	char msg[1024];
+	char safe[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	remote_printable(msg, safe, sizeof(safe));
+	if (r->warn)
+		r->warn(r->warn_ctx, safe);
+	else
+		fprintf(stderr, "artifactfs: warning: %s\n", safe);
+}
+
 /* ---- key handling ------------------------------------------------------- */
 
+int remote_key_valid(const char *key)
+{
+	const char *seg = key;
+
+	if (!key || !key[0] || strlen(key) > REMOTE_KEY_MAX)
+		return 0;
+	for (;;) {
+		const char *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+
+		if (n == 0)
+			return 0; /* leading '/', "//" */
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 0;
+		if (!end || end[1] == '\0')
+			return 1; /* the last segment, or a marker's '/' */
+		seg = end + 1;
+	}
+}
+
 /* *full = prefix + key, owned by the caller.  -ENAMETOOLONG past
- * REMOTE_KEY_MAX bytes, -EINVAL for an empty key. */
+ * REMOTE_KEY_MAX bytes, -EINVAL for an empty key or one that
+ * remote_key_valid refuses (no request is ever built for it). */
 static int full_key(struct remote *r, const char *key, char **full,
 		    struct remote_error *err)
 {
 	size_t plen = strlen(r->prefix);
 	size_t klen = strlen(key);
+	char safe[256];
 
 	*full = NULL;
 	if (klen == 0)
 		return remote_error_set(err, -EINVAL, "empty object key");
+	if (klen <= REMOTE_KEY_MAX && !remote_key_valid(key))
+		return remote_error_set(
+			err, -EINVAL,
+			"refusing key '%s': it has an empty, "
+			"'.' or '..' segment",
+			remote_printable(key, safe, sizeof(safe)));
 	if (plen + klen > REMOTE_KEY_MAX)
 		return remote_error_set(err, -ENAMETOOLONG,
 					"object key is %zu bytes, more than "
@@ -344,6 +423,89 @@ out:
 	return finish(r, rc, "batch DELETE", n ? keys[0] : "", err);
 }
 
+/* Whether a listed key (with the store prefix) is one we may show: under
+ * the prefix asked for, usable, after start_after and after prev.  The
+ * reason when not, else NULL. */
+static const char *bad_key(const char *key, const char *asked, size_t alen,
+			   const char *after, const char *prev)
+{
+	if (strncmp(key, asked, alen) != 0)
+		return "outside the prefix asked for";
+	if (strlen(key) > REMOTE_KEY_MAX)
+		return "longer than 1024 bytes";
+	if (!remote_key_valid(key))
+		return "an empty, '.' or '..' segment";
+	if (after && strcmp(key, after) <= 0)
+		return "not after start-after";
+	if (prev && strcmp(key, prev) <= 0)
+		return "a duplicate, or out of order";
+	return NULL;
+}
+
+/* Drop what bad_key refuses from a page (keys still with the store
+ * prefix), warning once per page with the first one. */
+static void validate_page(struct remote *r, const struct remote_list_opts *o,
+			  struct remote_list *l)
+{
+	size_t alen = o->prefix ? strlen(o->prefix) : 0;
+	const char *after =
+		o->start_after && *o->start_after ? o->start_after : NULL;
+	const char *why = NULL, *first = NULL;
+	char *first_copy = NULL;
+	size_t keep = 0;
+	const char *prev = NULL;
+
+	for (size_t i = 0; i < l->n_entries; i++) {
+		const char *w = bad_key(l->entries[i].key, o->prefix, alen,
+					after, prev);
+
+		if (w) {
+			if (!why) {
+				why = w;
+				first_copy = strdup(l->entries[i].key);
+			}
+			free(l->entries[i].key);
+			l->n_skipped++;
+			continue;
+		}
+		l->entries[keep++] = l->entries[i];
+		prev = l->entries[keep - 1].key;
+	}
+	l->n_entries = keep;
+	keep = 0;
+	prev = NULL;
+	for (size_t i = 0; i < l->n_prefixes; i++) {
+		const char *p = l->prefixes[i];
+		size_t n = strlen(p);
+		/* (a prefix may sort before start-after and still hold keys
+		 * after it) */
+		const char *w = bad_key(p, o->prefix, alen, NULL, prev);
+
+		if (!w && (n <= alen || (o->delimiter && *o->delimiter &&
+					 p[n - 1] != o->delimiter[0])))
+			w = "not a sub-prefix of the prefix asked for";
+		if (w) {
+			if (!why) {
+				why = w;
+				first_copy = strdup(p);
+			}
+			free(l->prefixes[i]);
+			l->n_skipped++;
+			continue;
+		}
+		l->prefixes[keep++] = l->prefixes[i];
+		prev = l->prefixes[keep - 1];
+	}
+	l->n_prefixes = keep;
+	first = first_copy ? first_copy : "?";
+	if (why)
+		remote_warn(r,
+			    "listing '%.200s' on %s: skipped %zu answer(s) "
+			    "the server should not give, first '%.300s' (%s)",
+			    o->prefix, r->name, l->n_skipped, first, why);
+	free(first_copy);
+}
+
 /* Strip r->prefix from the front of *s in place (memmove). */
 static void strip_prefix(const char *prefix, size_t plen, char *s)
 {
@@ -379,6 +541,17 @@ int remote_list(struct remote *r, const struct remote_list_opts *opts,
 	rc = r->ops->list(r, &o, out, err);
 	if (rc)
 		goto out;
+	if (out->next_token && o.token &&
+	    strcmp(out->next_token, o.token) == 0) {
+		rc = remote_error_set(err, -EIO,
+				      "listing '%.200s' on %s: the server "
+				      "repeated its continuation token, so "
+				      "the listing would never end",
+				      opts->prefix ? opts->prefix : "",
+				      r->name);
+		goto out;
+	}
+	validate_page(r, &o, out);
 	for (size_t i = 0; i < out->n_entries; i++)
 		strip_prefix(r->prefix, plen, out->entries[i].key);
 	for (size_t i = 0; i < out->n_prefixes; i++)
@@ -389,6 +562,97 @@ out:
 	free(fprefix);
 	free(fafter);
 	return finish(r, rc, "LIST", opts->prefix ? opts->prefix : "", err);
+}
+
+/* The greatest key or prefix of a page (both are sorted), or NULL. */
+static const char *page_last(const struct remote_list *l)
+{
+	const char *e = l->n_entries ? l->entries[l->n_entries - 1].key : NULL;
+	const char *p = l->n_prefixes ? l->prefixes[l->n_prefixes - 1] : NULL;
+
+	if (!e)
+		return p;
+	if (!p)
+		return e;
+	return strcmp(e, p) > 0 ? e : p;
+}
+
+/* Whether every key and prefix of l comes after last. */
+static int page_after(const struct remote_list *l, const char *last)
+{
+	for (size_t i = 0; i < l->n_entries; i++)
+		if (strcmp(l->entries[i].key, last) <= 0)
+			return 0;
+	for (size_t i = 0; i < l->n_prefixes; i++)
+		if (strcmp(l->prefixes[i], last) <= 0)
+			return 0;
+	return 1;
+}
+
+int remote_list_pages(struct remote *r, const struct remote_list_opts *opts,
+		      int (*each)(struct remote_list *page, void *ctx),
+		      void *ctx, struct remote_error *err)
+{
+	struct remote_list_opts o = *opts;
+	struct remote_list page = { 0 };
+	char *token = NULL;
+	char *last = NULL;
+	unsigned empty = 0;
+	int rc = 0;
+
+	for (;;) {
+		const char *pl;
+
+		o.token = token;
+		rc = remote_list(r, &o, &page, err);
+		if (rc)
+			break;
+		if (last && !page_after(&page, last)) {
+			rc = remote_error_set(err, -EIO,
+					      "listing '%.200s' on %s went "
+					      "backwards: the server repeats "
+					      "itself",
+					      opts->prefix ? opts->prefix : "",
+					      r->name);
+			break;
+		}
+		empty = page.n_entries + page.n_prefixes ? 0 : empty + 1;
+		if (empty > REMOTE_LIST_EMPTY_MAX) {
+			rc = remote_error_set(
+				err, -EIO,
+				"listing '%.200s' on %s: %d empty "
+				"pages in a row",
+				opts->prefix ? opts->prefix : "", r->name,
+				REMOTE_LIST_EMPTY_MAX);
+			break;
+		}
+		pl = page_last(&page);
+		if (pl) {
+			free(last);
+			last = strdup(pl);
+			if (!last) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		rc = each(&page, ctx);
+		if (rc)
+			break;
+		free(token);
+		token = NULL;
+		if (!page.next_token)
+			break;
+		token = strdup(page.next_token);
+		if (!token) {
+			rc = -ENOMEM;
+			break;
+		}
+		remote_list_clear(&page);
+	}
+	remote_list_clear(&page);
+	free(token);
+	free(last);
+	return rc;
 }
 
 /* ---- multipart ---------------------------------------------------------- */

@@ -108,13 +108,15 @@ struct remote_list_opts {
 	unsigned max_keys;	 /* 0: backend default (1000) */
 };
 /* One page of a listing, keys in byte order (as S3).  Free with
- * remote_list_clear(). */
+ * remote_list_clear().  Validated by remote_list() before the caller sees
+ * it (see there): every key and prefix is usable and in order. */
 struct remote_list {
 	struct remote_list_entry *entries;
 	size_t n_entries;
 	char **prefixes; /* common prefixes, ending with the delimiter */
 	size_t n_prefixes;
 	char *next_token; /* NULL when this is the last page */
+	size_t n_skipped; /* answers dropped by validation (warned about) */
 };
 void remote_list_clear(struct remote_list *l);
 
@@ -198,9 +200,45 @@ int remote_delete(struct remote *r, const char *key, struct remote_error *err);
 /* Delete up to 1000 keys in one request.  Missing keys are success. */
 int remote_delete_many(struct remote *r, const char *const *keys, size_t n,
 		       struct remote_error *err);
-/* One page of a listing; see struct remote_list. */
+/* One page of a listing; see struct remote_list.  The server's answer is
+ * validated first: a key or prefix that does not start with the prefix
+ * asked for, is longer than REMOTE_KEY_MAX, is not a usable key
+ * (remote_key_valid), is not after opts->start_after, or does not come
+ * strictly after the one before it (a duplicate) is dropped, counted in
+ * out->n_skipped and warned about (remote_set_warn); the rest is served.
+ * A continuation token equal to the one sent is -EIO: the listing would
+ * never end. */
 int remote_list(struct remote *r, const struct remote_list_opts *opts,
 		struct remote_list *out, struct remote_error *err);
+/* Every page of a listing, for each(page, ctx) in order.  each may move
+ * entries out of the page (then set page->n_entries to 0); what is left
+ * is freed after it returns.  Pagination must make progress:
+ * a page whose keys do not all come after the previous page's, or more
+ * than REMOTE_LIST_EMPTY_MAX empty pages in a row, is -EIO with err
+ * saying so.  opts->token is ignored.  Stops at each's first non-zero
+ * return, which it returns. */
+#define REMOTE_LIST_EMPTY_MAX 100
+int remote_list_pages(struct remote *r, const struct remote_list_opts *opts,
+		      int (*each)(struct remote_list *page, void *ctx),
+		      void *ctx, struct remote_error *err);
+
+/* Whether key can name an object we address: not empty, at most
+ * REMOTE_KEY_MAX bytes, and no empty, "." or ".." segment (so no leading
+ * '/', no "//"), except that a directory marker's trailing '/' is fine.
+ * Such keys are refused (-EINVAL) by every call that builds a request for
+ * one, since a library or server may squash the dot segments and reach
+ * another key.  1 if usable, 0 if not. */
+int remote_key_valid(const char *key);
+/* Where remote/ reports what it skipped (bad listing entries): fn(ctx,
+ * message), one line without newline, control bytes escaped.  Default:
+ * stderr, "artifactfs: warning: ".  Not thread-safe against calls in
+ * flight: set it right after remote_open. */
+void remote_set_warn(struct remote *r, void (*fn)(void *ctx, const char *msg),
+		     void *ctx);
+/* Copy s into out (size n, NUL-terminated, cut to fit) with every control
+ * byte (< 0x20, 0x7f) and backslash written as \xNN, for terminals and
+ * logs.  Returns out. */
+char *remote_printable(const char *s, char *out, size_t n);
 
 /* Multipart upload.  *upload_id is malloc'd; the caller frees it. */
 int remote_mpu_create(struct remote *r, const char *key,

@@ -59,7 +59,13 @@ struct remote {
 	char *name;   /* printable, secret-free; immutable after open */
 	unsigned caps; /* REMOTE_CAP_*; atomic access (__atomic builtins) */
 	int debug;     /* immutable after open */
+	void (*warn)(void *ctx, const char *msg); /* remote_set_warn */
+	void *warn_ctx;
 };
+
+/* Report one thing remote/ skipped, through r->warn. */
+void remote_warn(struct remote *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Backend constructors, called by remote_open().  `path` is what follows the
  * scheme: the directory for file://, "bucket[/prefix]" for s3://.  On success

@@ -473,8 +473,17 @@ static int req_xml_body(struct req *q, struct remote_body *body,
 	return req_hdr(q, "Content-Type", "application/xml");
 }
 
-/* The canonical URI of key (or of the bucket when key is NULL), malloc'd. */
-static char *make_uri(const struct s3 *s, const char *key)
+/*
+ * The one place a request path is made: the path of key (or of the bucket
+ * when key is NULL) as sent and as signed, malloc'd.  Every byte of the
+ * key outside RFC 3986's unreserved set is percent-encoded ('/' kept), and
+ * curl sends it as it is (CURLOPT_PATH_AS_IS), so the signed bytes are the
+ * sent bytes.  remote.c never lets a key with a "." or ".." segment get
+ * here (remote_key_valid), so no server can resolve it to another key.
+ * copy_source: the x-amz-copy-source form, "/bucket/key" whatever the
+ * addressing style.
+ */
+static char *object_path(const struct s3 *s, const char *key, int copy_source)
 {
 	char *enc = NULL;
 	char *uri = NULL;
@@ -485,7 +494,9 @@ static char *make_uri(const struct s3 *s, const char *key)
 		if (!enc)
 			return NULL;
 	}
-	if (s->vhost)
+	if (copy_source)
+		n = asprintf(&uri, "/%s/%s", s->bucket, enc ? enc : "");
+	else if (s->vhost)
 		n = asprintf(&uri, "%s/%s", s->ep.path, enc ? enc : "");
 	else if (key)
 		n = asprintf(&uri, "%s/%s/%s", s->ep.path, s->bucket, enc);
@@ -791,6 +802,8 @@ static int attempt(struct s3 *s, struct req *q, const char *uri,
 	}
 	curl_easy_reset(q->curl);
 	curl_easy_setopt(q->curl, CURLOPT_URL, url);
+	/* The path is what we signed: curl must not squash or re-encode. */
+	curl_easy_setopt(q->curl, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(q->curl, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
@@ -908,7 +921,7 @@ static int perform(struct s3 *s, struct req *q)
 	char *url = NULL;
 	int rc = 0;
 
-	uri = make_uri(s, q->key);
+	uri = object_path(s, q->key, 0);
 	query = sigv4_query(q->query, q->n_query);
 	if (!uri || !query ||
 	    asprintf(&url, "%s%s%s%s", s->ep.base, uri, *query ? "?" : "",
@@ -1256,13 +1269,9 @@ static int s3_put(struct remote *r, const char *key,
  * q).  -ENOMEM, -E2BIG. */
 static int req_copy_source(struct req *q, const struct s3 *s, const char *src)
 {
-	char *enc = sigv4_encode(src, strlen(src), 1);
-	char *source = NULL;
+	char *source = object_path(s, src, 1);
 	int rc;
 
-	if (enc && asprintf(&source, "/%s/%s", s->bucket, enc) < 0)
-		source = NULL;
-	free(enc);
 	rc = req_own(q, source);
 	if (!rc)
 		rc = req_hdr(q, "x-amz-copy-source", source);

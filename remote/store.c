@@ -98,26 +98,12 @@ const char *store_path_trim(const char *s)
 
 int store_path_is_safe(const char *rel, int dir_ok)
 {
-	const char *seg = rel;
-	const char *end;
 	size_t n;
 
-	if (!rel || !rel[0])
+	if (!remote_key_valid(rel))
 		return 0;
-	for (;;) {
-		end = strchr(seg, '/');
-		n = end ? (size_t)(end - seg) : strlen(seg);
-		if (n == 0)
-			return 0;
-		if ((n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return 0;
-		if (!end)
-			return 1;
-		if (end[1] == '\0')
-			return dir_ok ? 1 : 0;
-		seg = end + 1;
-	}
+	n = strlen(rel);
+	return dir_ok || rel[n - 1] != '/';
 }
 
 /* Whether id can be one key segment: non-empty, no '/', not "." or "..",

@@ -596,50 +596,46 @@ out:
 
 /* ---- delete a prefix --------------------------------------------------- */
 
+struct list_all {
+	struct remote_list *out;
+	size_t cap;
+};
+
+/* remote_list_pages callback: move a page's entries into the result. */
+static int take_page(struct remote_list *p, void *ctx)
+{
+	struct list_all *a = ctx;
+	struct remote_list *out = a->out;
+
+	if (out->n_entries + p->n_entries > a->cap) {
+		size_t ncap = 2 * (out->n_entries + p->n_entries);
+		struct remote_list_entry *v =
+			realloc(out->entries, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		out->entries = v;
+		a->cap = ncap;
+	}
+	/* Move the entries: their keys change owner. */
+	if (p->n_entries)
+		memcpy(out->entries + out->n_entries, p->entries,
+		       p->n_entries * sizeof(*p->entries));
+	out->n_entries += p->n_entries;
+	out->n_skipped += p->n_skipped;
+	p->n_entries = 0;
+	return 0;
+}
+
 int remote_list_all(struct remote *r, const char *prefix,
 		    struct remote_list *out, struct remote_error *err)
 {
 	struct remote_list_opts lo = { .prefix = prefix };
-	struct remote_list page = { 0 };
-	size_t cap = 0;
-	char *token = NULL;
-	int rc = 0;
+	struct list_all a = { .out = out };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	do {
-		lo.token = token;
-		rc = remote_list(r, &lo, &page, err);
-		if (rc)
-			break;
-		if (out->n_entries + page.n_entries > cap) {
-			size_t ncap = 2 * (out->n_entries + page.n_entries);
-			struct remote_list_entry *v =
-				realloc(out->entries, ncap * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
-				break;
-			}
-			out->entries = v;
-			cap = ncap;
-		}
-		/* Move the entries: their keys change owner. */
-		if (page.n_entries)
-			memcpy(out->entries + out->n_entries, page.entries,
-			       page.n_entries * sizeof(*page.entries));
-		out->n_entries += page.n_entries;
-		page.n_entries = 0;
-		free(token);
-		token = NULL;
-		if (page.next_token) {
-			token = strdup(page.next_token);
-			if (!token)
-				rc = -ENOMEM;
-		}
-		remote_list_clear(&page);
-	} while (rc == 0 && token);
-	free(token);
-	remote_list_clear(&page);
+	rc = remote_list_pages(r, &lo, take_page, &a, err);
 	if (rc)
 		remote_list_clear(out);
 	return rc;
