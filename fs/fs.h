@@ -99,6 +99,12 @@ struct wfile {
 	int loaded;	      /* staging holds the object's old bytes */
 	int dirty;	      /* differs from the remote object */
 	int flush_failed;     /* the last flush failed; nothing new since */
+	int failed;	      /* -errno: the staging lost bytes (ENOSPC on
+				 cache_dir...): never stored, until it is
+				 started over from empty */
+	char *claim_etag;     /* our O_EXCL claim (an empty object) stands
+				 in for this file: removed if the file is
+				 never stored; NULL once it is */
 	/* Streaming multipart: parts [1..parts_sent] are in flight or done.
 	 * Valid while stream_ok; any write before stream_off ends it. */
 	int stream_ok;
@@ -268,15 +274,20 @@ void fs_guard_move(struct fs *fs, struct fs_guard *dst, struct fs_guard *src);
  * reference may store the file, under a guard of its own).  g is empty and
  * reusable after.  No lock held. */
 void fs_guard_done(struct fs *fs, struct fs_guard *g);
-/* Guard in's current key (exact) and pin in, re-checking after the wait
- * that a rename did not move it.  *key (caller frees) is the key held.
- * -ENOMEM. */
+/* Guard in's current key (exact, or as a prefix: a directory and all
+ * under it) and pin in, re-checking after the wait that a rename did not
+ * move it.  *key (caller frees) is the key held.
+ * -ENOENT when in was removed or replaced (unlinked): nothing may be
+ * changed on its behalf; -ENOMEM.  On failure g is empty (fs_guard_done
+ * is still fine). */
 int fs_guard_inode(struct fs *fs, struct fs_guard *g, struct inode *in,
-		   char **key);
+		   int prefix, char **key);
 /* An open handle's pin (opens++) and its undo: drop the staging reference
  * wf first when not NULL, then the pin, freeing in if no one else holds
  * it.  No lock held. */
 void fs_pin(struct fs *fs, struct inode *in);
+/* fs_pin with fs->lock held. */
+void fs_pin_locked(struct inode *in);
 void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf);
 
 /* ---- wfile.c: staging and upload -------------------------------------- */
@@ -497,6 +508,14 @@ int fs_handle_new(struct fs *fs, struct inode *in, struct wfile *wf,
 		  struct fuse_file_info *fi);
 
 /* ---- xattr.c: user.expire_in, user.expires_at, user.sha256 ------------- */
+
+/* Set in's expiry (seconds since the epoch; 0: none): a file under a guard
+ * on its key (a file open for writing carries it with its upload), a
+ * directory under one guard on its whole prefix, every file beneath it,
+ * and the rule (a duration, or NULL to drop it) its new files inherit.
+ * 0 or the first -errno (logged with the key).  No lock held. */
+int fs_do_expire(struct fs *fs, struct inode *in, int64_t expires_at,
+		 const char *rule);
 
 /* The FUSE xattr ops (README, "Expiry, through extended attributes"): they
  * reply themselves, with EINVAL for a bad value (logged with the value),

@@ -128,7 +128,7 @@ int fs_guard_pin_locked(struct fs_guard *g, struct inode *in)
 			return 0;
 	if (g->npins == FS_GUARD_PINS)
 		return -ENOSPC; /* a programming error: say so */
-	in->opens++;
+	fs_pin_locked(in);
 	g->wfs[g->npins] = fs_wfile_ref(in);
 	g->pins[g->npins++] = in;
 	return 0;
@@ -175,10 +175,15 @@ void fs_guard_done(struct fs *fs, struct fs_guard *g)
 	fs_guard_init(g);
 }
 
+void fs_pin_locked(struct inode *in)
+{
+	in->opens++;
+}
+
 void fs_pin(struct fs *fs, struct inode *in)
 {
 	pthread_mutex_lock(&fs->lock);
-	in->opens++;
+	fs_pin_locked(in);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -193,14 +198,15 @@ void fs_unpin(struct fs *fs, struct inode *in, struct wfile *wf)
 }
 
 int fs_guard_inode(struct fs *fs, struct fs_guard *g, struct inode *in,
-		   char **key)
+		   int prefix, char **key)
 {
 	char *want = NULL;
 	int rc;
 
 	*key = NULL;
+	fs_guard_init(g);
 	for (;;) {
-		int same;
+		int same, gone;
 
 		pthread_mutex_lock(&fs->lock);
 		want = in->key ? strdup(in->key) : NULL;
@@ -208,7 +214,7 @@ int fs_guard_inode(struct fs *fs, struct fs_guard *g, struct inode *in,
 		if (!want)
 			return -ENOMEM;
 		fs_guard_init(g);
-		rc = fs_guard_key(g, want, 0);
+		rc = fs_guard_key(g, want, prefix);
 		if (rc == 0)
 			rc = fs_guard_pin(fs, g, in);
 		if (rc) {
@@ -217,10 +223,18 @@ int fs_guard_inode(struct fs *fs, struct fs_guard *g, struct inode *in,
 			return rc;
 		}
 		fs_guard_take(fs, g);
-		/* A rename may have moved it while we waited. */
+		/* A rename may have moved it while we waited, or an rm or a
+		 * mv over it removed it: then its key names another object
+		 * (or none), which must not be changed on its behalf. */
 		pthread_mutex_lock(&fs->lock);
 		same = strcmp(in->key, want) == 0;
+		gone = in->unlinked;
 		pthread_mutex_unlock(&fs->lock);
+		if (gone) {
+			free(want);
+			fs_guard_done(fs, g);
+			return -ENOENT;
+		}
 		if (same)
 			break;
 		free(want);

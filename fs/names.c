@@ -290,15 +290,23 @@ int fs_do_create(struct fs *fs, const struct fs_caller *ctx, struct inode *p,
 			goto out;
 		start = FS_WF_STORED_EMPTY;
 	}
+	pthread_mutex_lock(&fs->lock);
+	in->nlookup++; /* the kernel's, from the reply */
+	pthread_mutex_unlock(&fs->lock);
+	fs_guard_done(fs, &g);
 	/* Every created file has a staging, whatever its access mode: its
 	 * last close stores it (empty if nothing was written), so it exists
-	 * on the remote by then, at the cost of that one upload. */
+	 * on the remote by then, at the cost of that one upload.  Taken
+	 * after the guard: dropping a staging reference may store, under a
+	 * guard of its own. */
 	rc = fs_wfile_acquire(fs, in, start, wf);
-	if (rc)
+	if (rc) {
+		pthread_mutex_lock(&fs->lock);
+		in->nlookup--;
+		fs_inode_maybe_free(fs, in);
+		pthread_mutex_unlock(&fs->lock);
 		goto out;
-	pthread_mutex_lock(&fs->lock);
-	in->nlookup++;
-	pthread_mutex_unlock(&fs->lock);
+	}
 	*out = in;
 out:
 	fs_guard_done(fs, &g);
@@ -365,14 +373,30 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 	int rc;
 
 	fs_guard_init(&g);
-	rc = fs_child_key(fs, p, name, 1, &key);
-	if (rc)
-		goto out;
-	/* The whole prefix: no upload under it may land meanwhile. */
-	rc = fs_guard_key(&g, key, 1);
-	if (rc)
-		goto out;
-	fs_guard_take(fs, &g);
+	for (;;) {
+		char *now = NULL;
+		int same;
+
+		rc = fs_child_key(fs, p, name, 1, &key);
+		if (rc)
+			goto out;
+		/* The whole prefix: no upload under it may land meanwhile. */
+		rc = fs_guard_key(&g, key, 1);
+		if (rc)
+			goto out;
+		fs_guard_take(fs, &g);
+		/* A rename of p while we waited: start over with its key. */
+		rc = fs_child_key(fs, p, name, 1, &now);
+		same = rc == 0 && strcmp(now, key) == 0;
+		free(now);
+		if (rc)
+			goto out;
+		if (same)
+			break;
+		fs_guard_done(fs, &g);
+		free(key);
+		key = NULL;
+	}
 	pthread_mutex_lock(&fs->lock);
 	rc = fs_inode_staged_under(fs, key) ? -ENOTEMPTY : 0;
 	pthread_mutex_unlock(&fs->lock);
@@ -614,8 +638,8 @@ static int change_attrs(struct fs *fs, struct inode *in, const struct stat *a,
 	char *key = NULL;
 	int rc;
 
-	rc = fs_guard_inode(fs, &g, in, &key);
-	if (rc)
+	rc = fs_guard_inode(fs, &g, in, 0, &key);
+	if (rc && rc != -ENOENT)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	c.key = key;
@@ -641,8 +665,17 @@ static int change_attrs(struct fs *fs, struct inode *in, const struct stat *a,
 		c.attrs.st_ctim = a->st_ctim;
 	else
 		c.attrs.st_ctim = now;
-	rc = fs_wfile_meta_changed(fs, in, fs_guard_wfile(&g, in),
-				   store_attrs_cb, commit_attrs_cb, &c);
+	if (rc == -ENOENT) {
+		/* Removed or replaced while open (fchmod of an unlinked
+		 * file): only this inode changes, no object. */
+		pthread_mutex_lock(&fs->lock);
+		commit_attrs_cb(fs, in, &c);
+		pthread_mutex_unlock(&fs->lock);
+		rc = 0;
+	} else {
+		rc = fs_wfile_meta_changed(fs, in, fs_guard_wfile(&g, in),
+					   store_attrs_cb, commit_attrs_cb, &c);
+	}
 	fs_guard_done(fs, &g);
 	free(key);
 	return rc;

@@ -136,10 +136,18 @@ static int lock_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 	if (wf->loaded)
 		return 0;
 	pthread_mutex_unlock(&wf->lock);
-	rc = fs_guard_inode(fs, &g, in, &key);
+	rc = fs_guard_inode(fs, &g, in, 0, &key);
 	pthread_mutex_lock(&wf->lock);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = load_locked(fs, wf, key);
+	} else if (rc == -ENOENT && !wf->loaded) {
+		/* Removed or replaced meanwhile: its old bytes are gone, and
+		 * what is written now is never stored (as on a local disk,
+		 * where it goes to the unlinked file). */
+		wf->loaded = 1;
+		stream_reset(wf);
+		rc = 0;
+	}
 	pthread_mutex_unlock(&wf->lock);
 	fs_guard_done(fs, &g);
 	free(key);
@@ -147,6 +155,23 @@ static int lock_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 	if (rc == 0 && !wf->loaded)
 		rc = -EAGAIN; /* cannot happen: loaded never goes back */
 	return rc;
+}
+
+/* With wf->lock held: the staging lost bytes (err, a -errno of cache_dir).
+ * The file is failed: it is never stored until started over from empty,
+ * so the stored version stays intact. */
+static void staging_failed(struct fs *fs, struct inode *in, struct wfile *wf,
+			   int err, const char *what)
+{
+	if (!wf->failed)
+		wf->failed = err;
+	wf->stream_ok = 0;
+	pthread_mutex_lock(&fs->lock);
+	fs_log(fs,
+	       "%s of %s failed in cache_dir: %s; it will not be stored, "
+	       "the stored version stays",
+	       what, in->key, strerror(-err));
+	pthread_mutex_unlock(&fs->lock);
 }
 
 /* Free a wfile no one else can reach (its lock is not held). */
@@ -157,6 +182,7 @@ static void wfile_free(struct wfile *wf)
 	free(wf->parts);
 	free(wf->upload_id);
 	free(wf->stream_key);
+	free(wf->claim_etag);
 	pthread_mutex_destroy(&wf->lock);
 	pthread_cond_destroy(&wf->parts_done);
 	free(wf);
@@ -222,6 +248,8 @@ int fs_wfile_acquire(struct fs *fs, struct inode *in, enum fs_wf_start start,
 		}
 	} else {
 		in->wf = wf;
+		if (start == FS_WF_STORED_EMPTY && in->etag[0])
+			wf->claim_etag = strdup(in->etag); /* NULL: keep it */
 		if (start == FS_WF_NEW) {
 			/* New, empty content (O_TRUNC, or a create). */
 			in->attr.st_size = 0;
@@ -241,8 +269,42 @@ struct wfile *fs_wfile_ref(struct inode *in)
 	return in->wf;
 }
 
+/* A file created with an O_EXCL claim failed and was never stored: remove
+ * the claim, under a guard on its key, if the object is still our claim
+ * (its ETag), so a failed new file leaves nothing behind.  No lock held. */
+static void drop_claim(struct fs *fs, struct inode *in, const char *etag)
+{
+	struct remote_error err = { { 0 } };
+	struct remote_stat st = { 0 };
+	struct fs_guard g;
+	char *key = NULL;
+	int rc;
+
+	int gone;
+
+	rc = fs_guard_inode(fs, &g, in, 0, &key);
+	pthread_mutex_lock(&fs->lock);
+	gone = in->unlinked;
+	pthread_mutex_unlock(&fs->lock);
+	if (rc == 0 && !gone) {
+		rc = remote_head(fs->remote, key, &st, &err);
+		if (rc == 0 && strcmp(st.etag, etag) == 0)
+			rc = remote_delete(fs->remote, key, &err);
+		if (rc && rc != -ENOENT)
+			fs_log(fs,
+			       "cannot remove the claim on %s of a failed "
+			       "new file: %s",
+			       key, err.msg);
+	}
+	remote_stat_clear(&st);
+	fs_guard_done(fs, &g);
+	free(key);
+}
+
 void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 {
+	char *claim = NULL;
+
 	/* The last reference stores what was changed since the last flush
 	 * (writes of a shared mmap arriving after close(), a chmod or an
 	 * expiry set while the file was open) before it drops the staging.
@@ -259,10 +321,16 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 			pthread_mutex_unlock(&wf->lock);
 			return;
 		}
-		must_flush = wf->dirty && !wf->flush_failed && !in->unlinked;
+		must_flush = wf->dirty && !wf->flush_failed && !wf->failed &&
+			     !in->unlinked;
 		if (!must_flush) {
 			wf->refs = 0;
 			in->wf = NULL;
+			if (wf->claim_etag && !in->unlinked &&
+			    (wf->failed || wf->flush_failed)) {
+				claim = wf->claim_etag;
+				wf->claim_etag = NULL;
+			}
 			pthread_mutex_unlock(&fs->lock);
 			break; /* still holding wf->lock */
 		}
@@ -276,6 +344,10 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 	if (wf->loaded)
 		cache_stage_account(fs->cache, -(int64_t)wf->size);
 	wfile_free(wf);
+	if (claim) {
+		drop_claim(fs, in, claim);
+		free(claim);
+	}
 }
 
 /* Pool job: upload one streamed part from the staging file. */
@@ -405,10 +477,7 @@ ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 	n = pwrite(wf->fd, buf, len, off);
 	if (n < 0) {
 		n = -errno;
-		pthread_mutex_lock(&fs->lock);
-		fs_log(fs, "write to %s failed: cache_dir: %s", in->key,
-		       strerror((int)-n));
-		pthread_mutex_unlock(&fs->lock);
+		staging_failed(fs, in, wf, (int)n, "write");
 		goto out;
 	}
 	end = (uint64_t)off + (uint64_t)n;
@@ -485,8 +554,11 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 	}
 	if (ftruncate(wf->fd, (off_t)size) < 0) {
 		rc = -errno;
+		staging_failed(fs, in, wf, rc, "truncate");
 		goto out;
 	}
+	if (size == 0)
+		wf->failed = 0; /* started over: nothing is lost any more */
 	wf->size = size;
 	wf->dirty = 1;
 	wf->flush_failed = 0;
@@ -698,9 +770,11 @@ int fs_wfile_flush(struct fs *fs, struct inode *in, struct wfile *wf)
 	pthread_mutex_unlock(&wf->lock);
 	if (!rc)
 		return 0; /* nothing to store: no need to wait for anyone */
-	rc = fs_guard_inode(fs, &g, in, &key);
+	rc = fs_guard_inode(fs, &g, in, 0, &key);
 	if (rc == 0)
 		rc = fs_wfile_store(fs, in, wf, &g);
+	else if (rc == -ENOENT)
+		rc = 0; /* removed or replaced: never stored again */
 	fs_guard_done(fs, &g);
 	free(key);
 	return rc;
@@ -729,6 +803,10 @@ int fs_wfile_store(struct fs *fs, struct inode *in, struct wfile *wf,
 	}
 	if (!wf->dirty || unlinked)
 		goto out;
+	if (wf->failed) {
+		rc = wf->failed; /* logged when it happened */
+		goto out;
+	}
 
 	if (wf->hash && wf->hashed == wf->size) {
 		digest_sha256_final(wf->hash, sha);
@@ -756,6 +834,8 @@ int fs_wfile_store(struct fs *fs, struct inode *in, struct wfile *wf,
 		goto out;
 	wf->dirty = 0;
 	wf->stream_ok = 0;
+	free(wf->claim_etag); /* the file itself stands there now */
+	wf->claim_etag = NULL;
 	pthread_mutex_lock(&fs->lock);
 	snprintf(in->sha256, sizeof(in->sha256), "%s", sha);
 	snprintf(in->etag, sizeof(in->etag), "%s", etag);

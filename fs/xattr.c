@@ -95,38 +95,6 @@ static void expire_commit(struct fs *fs, struct inode *in, void *arg)
 	in->attr_until = 0; /* new ETag after the copy */
 }
 
-/* Set the expiry of one file, under a guard on its key: staged files
- * carry it with their upload, stored ones get it now. */
-static int expire_file(struct fs *fs, const char *key, int64_t expires_at,
-		       struct remote_error *err)
-{
-	struct expire_store e = { key, expires_at, err };
-	struct fs_guard g;
-	struct inode *in;
-	int rc;
-
-	fs_guard_init(&g);
-	rc = fs_guard_key(&g, key, 0);
-	if (rc)
-		goto out;
-	fs_guard_take(fs, &g);
-	pthread_mutex_lock(&fs->lock);
-	in = fs_inode_by_key(fs, key);
-	if (in)
-		rc = fs_guard_pin_locked(&g, in);
-	pthread_mutex_unlock(&fs->lock);
-	if (rc)
-		goto out;
-	if (in)
-		rc = fs_wfile_meta_changed(fs, in, fs_guard_wfile(&g, in),
-					   expire_store, expire_commit, &e);
-	else
-		rc = expire_store(fs, NULL, &e);
-out:
-	fs_guard_done(fs, &g);
-	return rc;
-}
-
 struct expire_job {
 	struct fs *fs;
 	const char *key; /* borrowed from the listing */
@@ -136,17 +104,83 @@ struct expire_job {
 	struct fs_batch *batch;
 };
 
+/* Pool job: the expiry of one stored object.  The caller holds a guard
+ * on the whole directory: a job never waits for a guard itself (it would
+ * hold a pool thread that the guard's holder may need). */
 static void expire_one(void *arg)
 {
 	struct expire_job *j = arg;
 
-	j->rc = expire_file(j->fs, j->key, j->expires_at, &j->err);
+	j->rc = update_object(j->fs, j->key, 1, j->expires_at, NULL, &j->err);
 	fs_batch_done(j->batch);
 }
 
-/* Set the expiry of every file under the directory prefix, in parallel.
- * Markers keep no expiry: a directory lives while anything is in it. */
-static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
+/* A file under a directory whose expiry is set that is open for writing
+ * here: pinned, with its staging reference, until the guard is gone. */
+struct staged {
+	struct inode *in;
+	struct wfile *wf;
+};
+
+/* With a guard on the directory prefix held: the files open for writing
+ * under it take the expiry with their next upload.  *out (caller frees,
+ * and unpins each once the guard is released) lists them.  -ENOMEM. */
+static int expire_staged(struct fs *fs, const char *prefix, int64_t expires_at,
+			 struct staged **out, size_t *n)
+{
+	size_t plen = strlen(prefix), cap = 0;
+	struct staged *v = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&fs->lock);
+	for (size_t b = 0; b < FS_HASH_BUCKETS && rc == 0; b++) {
+		for (struct inode *in = fs->by_key[b]; in; in = in->next_key) {
+			if (!in->wf || in->kind != FS_FILE ||
+			    strncmp(in->key, prefix, plen) != 0)
+				continue;
+			if (*n == cap) {
+				size_t c = cap ? 2 * cap : 16;
+				struct staged *nv = realloc(v, c * sizeof(*v));
+
+				if (!nv) {
+					rc = -ENOMEM;
+					break;
+				}
+				v = nv;
+				cap = c;
+			}
+			fs_pin_locked(in); /* fs_unpin drops it */
+			v[*n].in = in;
+			v[(*n)++].wf = fs_wfile_ref(in);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < *n; i++) {
+		struct wfile *wf = v[i].wf;
+
+		pthread_mutex_lock(&wf->lock);
+		if (wf->loaded) {
+			wf->dirty = 1;
+			wf->flush_failed = 0;
+		}
+		pthread_mutex_unlock(&wf->lock);
+		pthread_mutex_lock(&fs->lock);
+		v[i].in->expires_at = expires_at;
+		clock_gettime(CLOCK_REALTIME, &v[i].in->attr.st_ctim);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	*out = v;
+	return rc;
+}
+
+/* With a guard on the directory prefix held: set the expiry of every
+ * stored file under it, in parallel, and of the files open for writing
+ * (*staged, see expire_staged).  Markers keep no expiry: a directory
+ * lives while anything is in it.  The first failure's -errno (logged). */
+static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at,
+		       struct staged **staged, size_t *nstaged)
 {
 	struct remote_list l = { 0 };
 	struct remote_error err = { { 0 } };
@@ -155,6 +189,9 @@ static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
 	size_t njobs = 0;
 	int rc;
 
+	rc = expire_staged(fs, prefix, expires_at, staged, nstaged);
+	if (rc)
+		return rc;
 	rc = remote_list_all(fs->remote, prefix, &l, &err);
 	if (rc) {
 		fs_log(fs, "expiry of %s: %s", prefix, err.msg);
@@ -171,17 +208,27 @@ static int expire_tree(struct fs *fs, const char *prefix, int64_t expires_at)
 		if (k[strlen(k) - 1] != '/') /* markers keep no expiry */
 			jobs[njobs++].key = k;
 	}
-
 	fs_batch_init(&batch);
 	for (size_t i = 0; i < njobs; i++) {
 		jobs[i].fs = fs;
 		jobs[i].expires_at = expires_at;
 		jobs[i].batch = &batch;
 		if (fs_batch_submit(fs, &batch, expire_one, &jobs[i]))
-			jobs[i].rc = expire_file(fs, jobs[i].key, expires_at,
-						 &jobs[i].err);
+			jobs[i].rc =
+				update_object(fs, jobs[i].key, 1, expires_at,
+					      NULL, &jobs[i].err);
 	}
 	fs_batch_finish(&batch);
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < njobs; i++) {
+		struct inode *in = fs_inode_by_key(fs, jobs[i].key);
+
+		if (jobs[i].rc == 0 && in)
+			expire_commit(fs, in,
+				      &(struct expire_store){
+					      .expires_at = expires_at });
+	}
+	pthread_mutex_unlock(&fs->lock);
 	for (size_t i = 0; i < njobs && rc == 0; i++) {
 		if (jobs[i].rc && jobs[i].rc != -ENOENT) {
 			rc = jobs[i].rc;
@@ -196,21 +243,18 @@ out:
 }
 
 /* Keep (rule non-NULL) or drop the inheritance rule on a directory's
- * marker, creating the marker when the directory was only implied. */
-static int set_dir_rule(struct fs *fs, struct inode *dir, const char *rule)
+ * marker at key, creating the marker when the directory was only implied.
+ * The caller holds a guard covering key. */
+static int set_dir_rule(struct fs *fs, struct inode *dir, const char *key,
+			const char *rule)
 {
 	struct remote_stat st = { 0 };
 	struct remote_meta meta = { 0 };
 	struct remote_put_opts put = { .content_type =
 					       "application/x-directory" };
 	struct remote_error err = { { 0 } };
-	struct fs_guard g;
-	char *key = NULL;
 	int rc;
 
-	rc = fs_guard_inode(fs, &g, dir, &key);
-	if (rc)
-		return rc;
 	rc = remote_head(fs->remote, key, &st, &err);
 	if (rc == 0)
 		rc = remote_meta_copy(&meta, &st.meta);
@@ -243,37 +287,43 @@ out:
 	if (rc)
 		fs_log(fs, "cannot keep the expiry rule of %s: %s", key,
 		       err.msg);
-	fs_guard_done(fs, &g);
 	remote_stat_clear(&st);
 	remote_meta_clear(&meta);
-	free(key);
 	return rc;
 }
 
-/* Apply an expiry (0 = none) and, for directories, its rule. */
-static int apply_expiry(struct fs *fs, struct inode *in, int64_t expires_at,
-			const char *rule)
+int fs_do_expire(struct fs *fs, struct inode *in, int64_t expires_at,
+		 const char *rule)
 {
 	struct remote_error err = { { 0 } };
+	struct expire_store e = { NULL, expires_at, &err };
+	struct staged *staged = NULL;
+	size_t nstaged = 0;
+	struct fs_guard g;
 	char *key = NULL;
-	enum fs_kind kind;
+	int dir = in->kind == FS_DIR;
 	int rc;
 
-	pthread_mutex_lock(&fs->lock);
-	kind = in->kind;
-	key = strdup(in->key);
-	pthread_mutex_unlock(&fs->lock);
-	if (!key)
-		return -ENOMEM;
-	if (kind == FS_DIR) {
-		rc = expire_tree(fs, key, expires_at);
+	rc = fs_guard_inode(fs, &g, in, dir, &key);
+	if (rc)
+		goto out;
+	if (dir) {
+		rc = expire_tree(fs, key, expires_at, &staged, &nstaged);
 		if (rc == 0)
-			rc = set_dir_rule(fs, in, rule);
+			rc = set_dir_rule(fs, in, key, rule);
 	} else {
-		rc = expire_file(fs, key, expires_at, &err);
+		e.key = key;
+		rc = fs_wfile_meta_changed(fs, in, fs_guard_wfile(&g, in),
+					   expire_store, expire_commit, &e);
 		if (rc)
 			fs_log(fs, "expiry of %s: %s", key, err.msg);
 	}
+out:
+	fs_guard_done(fs, &g);
+	/* Only now: a last staging reference may store, under its guard. */
+	for (size_t i = 0; i < nstaged; i++)
+		fs_unpin(fs, staged[i].in, staged[i].wf);
+	free(staged);
 	free(key);
 	return rc;
 }
@@ -290,7 +340,7 @@ static int store_sha256(struct fs *fs, const char *key, const char *etag,
 	fs_guard_init(&g);
 	rc = fs_guard_key(&g, key, 0);
 	if (rc)
-		return rc;
+		goto out;
 	fs_guard_take(fs, &g);
 	rc = remote_head(fs->remote, key, &st, err);
 	if (rc == 0 && etag[0] && strcmp(st.etag, etag) != 0)
@@ -298,6 +348,7 @@ static int store_sha256(struct fs *fs, const char *key, const char *etag,
 				      "%s changed while it was hashed", key);
 	if (rc == 0)
 		rc = update_object(fs, key, 0, 0, hex, err);
+out:
 	remote_stat_clear(&st);
 	fs_guard_done(fs, &g);
 	return rc;
@@ -419,7 +470,7 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fs_log(fs, "%s: bad value '%.60s'", name, v);
 		goto out;
 	}
-	rc = apply_expiry(fs, in, when,
+	rc = fs_do_expire(fs, in, when,
 			  strcmp(name, XA_EXPIRE_IN) == 0 ? rule : NULL);
 out:
 	fuse_reply_err(req, -rc);
@@ -543,6 +594,6 @@ void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, in->kind == FS_ROOT ? EROFS : EPERM);
 		return;
 	}
-	rc = apply_expiry(fs, in, 0, NULL);
+	rc = fs_do_expire(fs, in, 0, NULL);
 	fuse_reply_err(req, -rc);
 }

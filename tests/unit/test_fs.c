@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -33,6 +35,27 @@
 #include "xfer.h"
 
 #define JOB "artifacts/jobs/j1/"
+
+static void unlimit(void)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* Writes past this size fail in the staging file (EFBIG), as a full
+ * cache_dir would (ENOSPC): RLIMIT_FSIZE, raised again by unlimit(). */
+static void limit_file_size(rlim_t max)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
 
 struct fixture {
 	char dir[64];
@@ -103,6 +126,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	unlimit();
 	remote_fault_clear(f->fault);
 	fs_context_free(f->fs); /* closes the fault remote and the store */
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -549,6 +573,97 @@ static void test_failed_upload_keeps_old_object(void **state)
 	free(got);
 }
 
+/* Write buf (n bytes) at off until the staging refuses: the -errno. */
+static ssize_t write_until_error(struct fixture *f, struct inode *in,
+				 struct wfile *wf, const char *buf, size_t n,
+				 off_t off)
+{
+	ssize_t w = 0;
+
+	for (int i = 0; i < 64; i++) {
+		w = fs_wfile_write(f->fs, in, wf, buf, n, off);
+		if (w < 0)
+			break;
+		off += w;
+	}
+	unlimit();
+	return w;
+}
+
+/* A write the staging cannot hold fails the file: close() reports it and
+ * the stored version stays, whatever comes after. */
+static void test_staging_failure_keeps_old_object(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 2u << 20;
+	char *big = calloc(1, n);
+	struct wfile *wf;
+	struct inode *in;
+	unsigned puts, parts;
+	char *got;
+
+	put_obj(f, JOB "good.bin", "good old content");
+	in = create(f, f->job, "good.bin", O_WRONLY, &wf);
+	write_str(f, in, wf, "new ", 0);
+	limit_file_size(1u << 20);
+	assert_true(write_until_error(f, in, wf, big, n, 4) < 0);
+	write_str(f, in, wf, "more", 4); /* fits, but the file is failed */
+	puts = remote_fault_calls(f->fault, REMOTE_FAULT_PUT);
+	parts = remote_fault_calls(f->fault, REMOTE_FAULT_MPU_COMPLETE);
+	assert_int_equal(fs_wfile_flush(f->fs, in, wf), -EFBIG);
+	fs_wfile_release(f->fs, in, wf);
+	assert_int_equal(remote_fault_calls(f->fault, REMOTE_FAULT_PUT), puts);
+	assert_int_equal(
+		remote_fault_calls(f->fault, REMOTE_FAULT_MPU_COMPLETE), parts);
+	got = get_obj(f, JOB "good.bin");
+	assert_string_equal(got, "good old content");
+	free(got);
+	free(big);
+}
+
+/* Started over from empty (O_TRUNC, truncate to 0), it stores again. */
+static void test_staging_failure_then_start_over(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 2u << 20;
+	char *big = calloc(1, n);
+	struct wfile *wf;
+	struct inode *in = create(f, f->job, "again.bin", O_WRONLY, &wf);
+	char *got;
+
+	limit_file_size(1u << 20);
+	assert_true(write_until_error(f, in, wf, big, n, 0) < 0);
+	assert_int_equal(fs_wfile_truncate(f->fs, in, wf, 0), 0);
+	write_str(f, in, wf, "fresh", 0);
+	assert_int_equal(fs_wfile_flush(f->fs, in, wf), 0);
+	fs_wfile_release(f->fs, in, wf);
+	got = get_obj(f, JOB "again.bin");
+	assert_string_equal(got, "fresh");
+	free(got);
+	free(big);
+}
+
+/* A failed new file leaves nothing behind, its O_EXCL claim included. */
+static void test_failed_new_file_leaves_no_claim(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 2u << 20;
+	char *big = calloc(1, n);
+	struct wfile *wf;
+	struct inode *in;
+
+	if (!(remote_caps(f->fault) & REMOTE_CAP_CONDITIONAL_PUT))
+		skip();
+	in = create(f, f->job, "claimed", O_WRONLY | O_EXCL, &wf);
+	assert_true(obj_exists(f, JOB "claimed"));
+	limit_file_size(1u << 20);
+	assert_true(write_until_error(f, in, wf, big, n, 0) < 0);
+	assert_int_equal(fs_wfile_flush(f->fs, in, wf), -EFBIG);
+	fs_wfile_release(f->fs, in, wf);
+	assert_false(obj_exists(f, JOB "claimed"));
+	free(big);
+}
+
 /* A big sequential write is streamed as parts; its metadata follows by a
  * copy onto itself, queued at close. */
 static struct inode *streamed(struct fixture *f, struct inode *p,
@@ -832,6 +947,167 @@ static void test_race_new_writer_during_dir_mv(void **state)
 	assert_false(obj_exists(f, JOB "d6/x"));
 }
 
+static int do_rmdir(struct bg *b)
+{
+	return fs_do_rmdir(b->f->fs, b->p, b->name);
+}
+
+static int do_expire(struct bg *b)
+{
+	return fs_do_expire(b->f->fs, b->in, b->f->fs->now() + 3600, "1h");
+}
+
+static int claims_held(struct fs *fs)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (struct fs_guard *g = fs->claims; g; g = g->next)
+		n++;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+static struct inode *mkdir_in(struct fixture *f, struct inode *p,
+			      const char *name)
+{
+	struct inode *d = NULL;
+
+	assert_int_equal(fs_do_mknod(f->fs, &f->me, p, name, FS_DIR,
+				     S_IFDIR | 0755, 0, NULL, &d),
+			 0);
+	return d;
+}
+
+/* setfattr user.expire_in on a directory while a directory above it is
+ * renamed: neither waits for the other's pool jobs (a pool job never
+ * waits for a guard), and the expiry lands under the new name. */
+static void test_race_expire_dir_during_mv(void **state)
+{
+	struct fixture *f = *state;
+	struct bg mv = { .fn = do_rename, .f = f };
+	struct bg ex = { .fn = do_expire, .f = f };
+	struct inode *p = mkdir_in(f, f->job, "p");
+	struct inode *d = mkdir_in(f, p, "d");
+	char key[128];
+
+	for (int i = 0; i < 40; i++) { /* more than the pool's 16 threads */
+		snprintf(key, sizeof(key), JOB "p/d/f%02d", i);
+		put_obj(f, key, "x");
+	}
+	remote_fault_set(f->fault, REMOTE_FAULT_LIST, 0, REMOTE_FAULT_DELAY,
+			 300);
+	mv.p = mv.np = f->job;
+	mv.name = "p";
+	mv.newname = "q";
+	bg_start(&mv);
+	while (claims_held(f->fs) == 0)
+		usleep(1000);
+	ex.in = d;
+	bg_start(&ex);
+	/* A hang detector, far above the few seconds this takes. */
+	for (int i = 0; i < 600 && !(bg_done(&mv) && bg_done(&ex)); i++)
+		usleep(100 * 1000);
+	assert_true(bg_done(&mv));
+	assert_true(bg_done(&ex));
+	remote_fault_clear(f->fault);
+	assert_int_equal(bg_join(&mv), 0);
+	assert_int_equal(bg_join(&ex), 0);
+	assert_string_equal(d->key, JOB "q/d/");
+	assert_true(obj_meta(f, JOB "q/d/f07").has_expires);
+	assert_false(obj_exists(f, JOB "p/d/f07"));
+}
+
+/* mv a/f c/y while c is renamed to c2: the file follows c to c2/y. */
+static void test_race_mv_into_dir_being_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct bg mvd = { .fn = do_rename, .f = f };
+	struct bg mvf = { .fn = do_rename, .f = f };
+	struct inode *a = mkdir_in(f, f->job, "a");
+	struct inode *c = mkdir_in(f, f->job, "c");
+
+	put_obj(f, JOB "a/f", "data");
+	put_obj(f, JOB "c/other", "o");
+	remote_fault_set(f->fault, REMOTE_FAULT_COPY, 1, REMOTE_FAULT_BLOCK, 0);
+	mvd.p = mvd.np = f->job;
+	mvd.name = "c";
+	mvd.newname = "c2";
+	bg_start(&mvd);
+	assert_int_equal(
+		remote_fault_wait_blocked(f->fault, REMOTE_FAULT_COPY, 10000),
+		0);
+	mvf.p = a;
+	mvf.np = c;
+	mvf.name = "f";
+	mvf.newname = "y";
+	bg_start(&mvf);
+	settle();
+	assert_false(bg_done(&mvf));
+	remote_fault_unblock(f->fault, REMOTE_FAULT_COPY);
+	assert_int_equal(bg_join(&mvd), 0);
+	assert_int_equal(bg_join(&mvf), 0);
+	assert_true(obj_exists(f, JOB "c2/y"));
+	assert_false(obj_exists(f, JOB "c/y"));
+	assert_false(obj_exists(f, JOB "c/"));
+}
+
+/* rmdir g/x while g is renamed to h: the rmdir follows, h/x goes. */
+static void test_race_rmdir_while_parent_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct bg mvd = { .fn = do_rename, .f = f };
+	struct bg rd = { .fn = do_rmdir, .f = f };
+	struct inode *g = mkdir_in(f, f->job, "g");
+
+	mkdir_in(f, g, "x");
+	remote_fault_set(f->fault, REMOTE_FAULT_COPY, 1, REMOTE_FAULT_BLOCK, 0);
+	mvd.p = mvd.np = f->job;
+	mvd.name = "g";
+	mvd.newname = "h";
+	bg_start(&mvd);
+	assert_int_equal(
+		remote_fault_wait_blocked(f->fault, REMOTE_FAULT_COPY, 10000),
+		0);
+	rd.p = g;
+	rd.name = "x";
+	bg_start(&rd);
+	settle();
+	assert_false(bg_done(&rd));
+	remote_fault_unblock(f->fault, REMOTE_FAULT_COPY);
+	assert_int_equal(bg_join(&mvd), 0);
+	assert_int_equal(bg_join(&rd), 0);
+	assert_false(obj_exists(f, JOB "h/x/"));
+	assert_false(obj_exists(f, JOB "g/x/"));
+}
+
+/* A removed directory, or a file replaced by mv, still open: a chmod
+ * through it changes no object (no marker comes back, the new file keeps
+ * its own mode). */
+static void test_setattr_on_removed_inodes(void **state)
+{
+	struct fixture *f = *state;
+	struct inode *d = mkdir_in(f, f->job, "rd");
+	struct inode *x;
+	struct wfile *wf;
+	struct stat a = { 0 };
+
+	assert_int_equal(fs_do_rmdir(f->fs, f->job, "rd"), 0);
+	a.st_mode = 0700;
+	assert_int_equal(fs_do_setattr(f->fs, d, &a, FUSE_SET_ATTR_MODE), 0);
+	assert_false(obj_exists(f, JOB "rd/"));
+
+	x = create(f, f->job, "x", O_WRONLY, &wf);
+	write_str(f, x, wf, "X", 0);
+	fs_wfile_release(f->fs, x, wf);
+	put_obj(f, JOB "y", "Y");
+	assert_int_equal(fs_do_rename(f->fs, f->job, "y", f->job, "x", 0), 0);
+	a.st_mode = 0600;
+	assert_int_equal(fs_do_setattr(f->fs, x, &a, FUSE_SET_ATTR_MODE), 0);
+	assert_false(obj_meta(f, JOB "x").has_mode &&
+		     obj_meta(f, JOB "x").mode == (S_IFREG | 0600));
+}
+
 /* A failed chmod or truncate leaves the attributes as they were. */
 static void test_failed_setattr_changes_nothing(void **state)
 {
@@ -945,6 +1221,12 @@ int main(void)
 			test_failed_upload_keeps_old_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streamed_upload, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_staging_failure_keeps_old_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_staging_failure_then_start_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_new_file_leaves_no_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_race_chmod_during_close,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -959,6 +1241,14 @@ int main(void)
 			test_race_mv_dir_with_open_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_race_new_writer_during_dir_mv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_race_expire_dir_during_mv,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_race_mv_into_dir_being_renamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_race_rmdir_while_parent_renamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setattr_on_removed_inodes,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_failed_setattr_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_files, setup,
