@@ -400,6 +400,9 @@ static void stream_parts(struct fs *fs, struct inode *in, struct wfile *wf)
 		if (!key)
 			goto fail;
 		rc = fs_meta_build(fs, in, NULL, NULL, &meta);
+		/* No digest until it is known (the metadata copy at close):
+		 * none is better than the previous version's. */
+		remote_meta_remove(&meta, "sha256");
 		if (rc == 0)
 			rc = remote_mpu_create(fs->remote, key, &put,
 					       &wf->upload_id, &err);
@@ -605,8 +608,9 @@ int fs_wfile_meta_changed(
  * itself, under the guard of the flush that stored it. */
 struct finalize_job {
 	struct fs *fs;
-	struct fs_guard guard; /* the flush's claim on the key */
-	struct inode *in;      /* pinned (fs_pin) until done */
+	struct fs_guard guard;	    /* the flush's claim on the key */
+	struct inode *in;	    /* pinned (fs_pin) until done */
+	char etag[REMOTE_ETAG_MAX]; /* the version the metadata describes */
 	char *key;
 	uint64_t size;
 	struct remote_meta meta;
@@ -619,16 +623,23 @@ static void finalize_meta(void *arg)
 {
 	struct finalize_job *j = arg;
 	struct fs *fs = j->fs;
-	struct remote_put_opts put = { .meta = &j->meta };
+	struct remote_put_opts put = { .meta = &j->meta, .if_match = j->etag };
 	struct remote_error err = { { 0 } };
 	int rc;
 
+	/* Only onto the version it describes: another machine's write of
+	 * the same key since must not get our digest. */
 	rc = remote_copy_object(fs->remote, j->key, j->key, j->size, &put,
 				&err);
-	if (rc)
+	if (rc == -ESTALE)
+		fs_log(fs,
+		       "%s was replaced by another writer before its "
+		       "metadata (SHA-256, mtime) was set; left as it is",
+		       j->key);
+	else if (rc)
 		fs_log(fs,
 		       "%s is stored but its metadata (SHA-256, mtime) is "
-		       "not: %s",
+		       "not: %s; it has no SHA-256",
 		       j->key, err.msg);
 	pthread_mutex_lock(&fs->lock);
 	j->in->attr_until = 0; /* the copy made a new version: HEAD again */
@@ -643,8 +654,8 @@ static void finalize_meta(void *arg)
 /* Set the metadata of a completed streamed upload: queued with the guard
  * in *handoff, or now when handoff is NULL or the pool cannot take it. */
 static int finalize(struct fs *fs, struct inode *in, const char *key,
-		    uint64_t size, const struct remote_meta *meta,
-		    struct fs_guard *handoff)
+		    const char *etag, uint64_t size,
+		    const struct remote_meta *meta, struct fs_guard *handoff)
 {
 	struct finalize_job *j = calloc(1, sizeof(*j));
 	int rc;
@@ -654,6 +665,7 @@ static int finalize(struct fs *fs, struct inode *in, const char *key,
 	j->fs = fs;
 	j->in = in;
 	j->size = size;
+	snprintf(j->etag, sizeof(j->etag), "%s", etag);
 	j->key = strdup(key);
 	fs_guard_init(&j->guard);
 	rc = j->key ? remote_meta_copy(&j->meta, meta) : -ENOMEM;
@@ -728,7 +740,7 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 	wf->stream_key = NULL;
 	wf->nparts = 0;
 	wf->stream_off = 0;
-	rc = finalize(fs, in, key, wf->size, meta, handoff);
+	rc = finalize(fs, in, key, etag, wf->size, meta, handoff);
 	if (rc)
 		return rc;
 	etag[0] = '\0'; /* the copy makes a new version: HEAD later */

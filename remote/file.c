@@ -672,6 +672,11 @@ static int file_copy(struct remote *r, const char *src, const char *dst,
 	rc = obj_open_key(f, src, &o);
 	if (rc)
 		return rc;
+	if (replace && replace->if_match && replace->if_match[0] &&
+	    strcmp(replace->if_match, o.etag) != 0) {
+		obj_close(&o);
+		return -ESTALE;
+	}
 	rc = write_object(f, dst, o.etag,
 			  replace ? replace->content_type : o.content_type,
 			  replace ? replace->meta : &o.meta, NULL, o.fd,

@@ -92,6 +92,10 @@ struct remote_put_opts {
 	const char *content_type;	/* NULL: application/octet-stream */
 	const struct remote_meta *meta; /* NULL: none */
 	int if_none_match;		/* create only; -EEXIST if key exists */
+	/* remote_copy: only if the source's ETag is this one (S3's
+	 * x-amz-copy-source-if-match), else -ESTALE.  Swift and AWS honour
+	 * it; moto ignores it (the copy then happens anyway). */
+	const char *if_match;
 };
 
 struct remote_list_entry {

@@ -1297,9 +1297,20 @@ static int s3_copy(struct remote *r, const char *src, const char *dst,
 		rc = req_hdr(&q, "x-amz-metadata-directive", replace ? "REPLACE" : "COPY");
 	if (!rc && replace)
 		rc = req_put_opts(&q, replace);
+	if (!rc && replace && replace->if_match && replace->if_match[0]) {
+		char *quoted = NULL;
+
+		if (asprintf(&quoted, "\"%s\"", replace->if_match) < 0)
+			quoted = NULL;
+		rc = req_own(&q, quoted);
+		if (!rc)
+			rc = req_hdr(&q, "x-amz-copy-source-if-match", quoted);
+	}
 	if (rc)
 		goto out;
-	rc = perform_ok(s, &q, "COPY", err);
+	rc = perform(s, &q);
+	if (rc == 0 && !ok_status(&q))
+		rc = req_fail(s, &q, "COPY", S3_412_ESTALE, err);
 	if (rc)
 		goto out;
 	rc = answer_etag(s, &q, "COPY", dst, etag, err);

@@ -820,6 +820,41 @@ static void test_race_chmod_during_metadata_copy(void **state)
 	free(data);
 }
 
+/* Over an old version with a digest, a streamed file carries no digest
+ * while its metadata copy is pending, and the copy lands only on the
+ * version it describes: another writer's object meanwhile keeps its own. */
+static void test_metadata_copy_is_conditional(void **state)
+{
+	struct fixture *f = *state;
+	struct wfile *wf;
+	char *data, *got;
+	size_t len;
+	struct inode *in;
+	struct inode *old;
+	struct wfile *owf;
+
+	old = create(f, f->job, "cond", O_WRONLY, &owf);
+	write_str(f, old, owf, "old version", 0);
+	fs_wfile_release(f->fs, old, owf);
+	assert_true(obj_meta(f, JOB "cond").has_sha256);
+	in = streamed(f, f->job, "cond", &wf, &data, &len);
+	remote_fault_set(f->fault, REMOTE_FAULT_COPY, 1, REMOTE_FAULT_BLOCK, 0);
+	assert_int_equal(fs_wfile_flush(f->fs, in, wf), 0);
+	fs_wfile_release(f->fs, in, wf);
+	assert_int_equal(
+		remote_fault_wait_blocked(f->fault, REMOTE_FAULT_COPY, 10000),
+		0);
+	assert_false(obj_meta(f, JOB "cond").has_sha256);
+	put_obj(f, JOB "cond", "another machine");
+	remote_fault_unblock(f->fault, REMOTE_FAULT_COPY);
+	remote_pool_wait(f->fs->pool);
+	got = get_obj(f, JOB "cond");
+	assert_string_equal(got, "another machine");
+	assert_false(obj_meta(f, JOB "cond").has_sha256);
+	free(got);
+	free(data);
+}
+
 /* rm while close() is uploading: the rm waits, then deletes what was
  * stored; the writer's last release stores nothing more. */
 static void test_race_rm_during_close(void **state)
@@ -1231,6 +1266,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_race_chmod_during_metadata_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_metadata_copy_is_conditional, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_race_mv_during_metadata_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_race_rm_during_close,
