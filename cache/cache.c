@@ -614,17 +614,20 @@ out:
  * other -errno from the remote. */
 static int fetch_block(struct cache *c, const char *obj, uint64_t no,
 		       const char *key, const char *etag, uint32_t len,
-		       unsigned char **data, uint64_t *disk,
+		       const char *sha256, unsigned char **data, uint64_t *disk,
 		       struct remote_error *err)
 {
 	unsigned char *buf = malloc(len ? len : 1);
 	size_t done = 0;
+	int tries = 0;
 	int rc = 0;
 
 	*data = NULL;
 	*disk = 0;
 	if (!buf)
 		return -ENOMEM;
+again:
+	done = 0;
 	while (done < len) {
 		size_t got = 0;
 		rc = remote_get(c->r, key, no * c->bs + done, len - done,
@@ -638,6 +641,26 @@ static int fetch_block(struct cache *c, const char *obj, uint64_t no,
 			goto out;
 		}
 		done += got;
+	}
+	if (sha256 && sha256[0]) {
+		/* The whole object: its stored digest says whether these are
+		 * the bytes that were written. */
+		char hex[DIGEST_SHA256_HEX];
+
+		digest_sha256_buf(buf, len, hex);
+		if (strcmp(hex, sha256) != 0) {
+			pthread_mutex_lock(&c->lock);
+			c->st.corrupt_wire++;
+			pthread_mutex_unlock(&c->lock);
+			if (++tries < 3)
+				goto again;
+			rc = remote_error_set(err, -EIO,
+					      "%s: the server sent other bytes "
+					      "than were stored (SHA-256 "
+					      "mismatch, %d tries)",
+					      key, tries);
+			goto out;
+		}
 	}
 	if (store_block(c, obj, no, buf, len, disk) != 0)
 		*disk = 0;
@@ -783,7 +806,7 @@ static void *fetcher(void *arg)
 			b->state = B_FETCHING;
 			pthread_mutex_unlock(&c->lock);
 			rc = fetch_block(c, b->obj, b->no, j->key, j->etag,
-					 j->len, &data, &disk, NULL);
+					 j->len, NULL, &data, &disk, NULL);
 			pthread_mutex_lock(&c->lock);
 			fetch_done(c, b, rc, disk, &victims);
 		} else if (b->state == B_QUEUED) {
@@ -808,8 +831,9 @@ static void *fetcher(void *arg)
  * (dropping and refetching a damaged block), else fetched once however
  * many readers want it.  0 or -errno (-ESTALE from the remote). */
 static int read_one(struct cache *c, const char *obj, const char *key,
-		    const char *etag, uint64_t size, uint64_t no, uint32_t a,
-		    uint32_t b, unsigned char *out, struct remote_error *err)
+		    const char *etag, uint64_t size, const char *sha256,
+		    uint64_t no, uint32_t a, uint32_t b, unsigned char *out,
+		    struct remote_error *err)
 {
 	uint32_t len = block_len(c, size, no);
 	struct block *victims = NULL;
@@ -895,7 +919,10 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 
 	/* We own blk in state FETCHING, with one pin. */
 	pthread_mutex_unlock(&c->lock);
-	rc = fetch_block(c, obj, no, key, etag, len, &data, &disk, err);
+	/* An object within one block is checked whole against its digest. */
+	rc = fetch_block(c, obj, no, key, etag, len,
+			 no == 0 && len == size ? sha256 : NULL, &data, &disk,
+			 err);
 	pthread_mutex_lock(&c->lock);
 	fetch_done(c, blk, rc, disk, &victims);
 	unpin(c, blk, &victims);
@@ -909,8 +936,8 @@ out_locked:
 }
 
 ssize_t cache_read(struct cache *c, const char *key, const char *etag,
-		   uint64_t size, uint64_t off, size_t len, void *buf,
-		   struct remote_error *err)
+		   uint64_t size, const char *sha256, uint64_t off, size_t len,
+		   void *buf, struct remote_error *err)
 {
 	char obj[OBJ_HEX + 1];
 	uint64_t end, first, last;
@@ -934,7 +961,7 @@ ssize_t cache_read(struct cache *c, const char *key, const char *etag,
 		uint64_t a = off > start ? off - start : 0;
 		uint64_t b = end - start < c->bs ? end - start : c->bs;
 
-		rc = read_one(c, obj, key, etag, size, no, (uint32_t)a,
+		rc = read_one(c, obj, key, etag, size, sha256, no, (uint32_t)a,
 			      (uint32_t)b,
 			      (unsigned char *)buf + (start + a - off), err);
 		if (rc)

@@ -47,14 +47,19 @@ int cache_open(const struct cache_opts *opts, struct remote *r,
 void cache_close(struct cache *c);
 
 /* Read up to len bytes at off of the object (key, etag, size) into buf.
- * Returns the number of bytes read (short only at end of object) or
+ * sha256 (64 hex digits, or NULL/"" when unknown) is the object's stored
+ * digest: an object that fits in one block is checked against it when
+ * fetched, before it is served or cached; a mismatch (bytes changed on the
+ * wire) is fetched again, twice at most, then -EIO, counted in
+ * corrupt_wire.  Returns the number of bytes read (short only at end of
+ * object) or
  * -errno: -ESTALE when the object changed on the remote since etag (the
  * caller should look it up again), -EIO etc. from the remote, with the
  * reason in err (may be NULL): the backend's sentence, or which block a
  * fetch of another reader failed on. */
 ssize_t cache_read(struct cache *c, const char *key, const char *etag,
-		   uint64_t size, uint64_t off, size_t len, void *buf,
-		   struct remote_error *err);
+		   uint64_t size, const char *sha256, uint64_t off, size_t len,
+		   void *buf, struct remote_error *err);
 
 /* Forget every cached block of (key, etag), e.g. after a delete. */
 void cache_invalidate(struct cache *c, const char *key, const char *etag);
@@ -72,8 +77,9 @@ struct cache_stats {
 	uint64_t block_bytes;  /* bytes of blocks on disk */
 	uint64_t staged_bytes; /* bytes in staging files */
 	uint64_t evictions;
-	uint64_t corrupt;   /* blocks dropped on a bad checksum */
-	uint64_t readahead; /* blocks fetched ahead of need */
+	uint64_t corrupt;      /* blocks dropped on a bad checksum */
+	uint64_t corrupt_wire; /* fetches whose bytes failed the SHA-256 */
+	uint64_t readahead;    /* blocks fetched ahead of need */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

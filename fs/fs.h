@@ -128,6 +128,7 @@ struct fs_opts {
 	uint32_t block_size;
 	int64_t expire_in[STORE_LEVELS]; /* seconds, or STORE_NEVER */
 	double metadata_ttl;
+	double timeout;	       /* seconds: remote_config.timeout */
 	double sweep_interval; /* seconds between sweeps; 0: never */
 	int debug, foreground, read_only;
 	/* uid=, gid=, umask= (as s3fs): what every file shows, whatever

@@ -29,7 +29,7 @@ struct cli {
 	char *cache_dir, *cache_size, *block_size, *metadata_ttl;
 	char *sweep_interval;
 	char *expire_in[STORE_LEVELS];
-	char *uid, *gid, *umask;
+	char *uid, *gid, *umask, *timeout;
 	int allow_other, default_permissions;
 	int help, version;
 };
@@ -55,6 +55,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("job_expire_in=%s", expire_in[STORE_JOB]),
 	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
 	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
+	OPT("timeout=%s", timeout),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -105,6 +106,9 @@ static void usage(const char *prog)
 	       "  -o job_expire_in=DUR, workflow_expire_in=DUR,\n"
 	       "     project_expire_in=DUR  expiry of new files (default "
 	       "never)\n"
+	       "  -o timeout=SECONDS      how long a request may wait on a\n"
+	       "                          server that answers nothing,\n"
+	       "                          retries and all (default 30)\n"
 	       "  -o uid=N, gid=N         show every file as owned by N\n"
 	       "  -o umask=OOO            clear these permission bits of\n"
 	       "                          every file shown (octal)\n"
@@ -223,6 +227,16 @@ static int apply_options(struct fs *fs, struct cli *c)
 			return fail("bad metadata_ttl '%s' (seconds, 0-86400)",
 				    c->metadata_ttl);
 		o->metadata_ttl = t;
+	}
+	o->timeout = 30;
+	if (c->timeout) {
+		char *end = NULL;
+		double t = strtod(c->timeout, &end);
+
+		if (!end || *end || !(t >= 1 && t <= 3600))
+			return fail("bad timeout '%s' (seconds, 1-3600)",
+				    c->timeout);
+		o->timeout = t;
 	}
 	o->sweep_interval = 600;
 	if (c->sweep_interval) {
@@ -408,6 +422,7 @@ int main(int argc, char **argv)
 	remote_config_set(&cfg.endpoint, fs->opts.endpoint);
 	remote_config_set(&cfg.region, fs->opts.region);
 	cfg.debug = cmd.debug;
+	cfg.timeout = fs->opts.timeout;
 	rc = remote_config_resolve(&cfg, &err);
 	if (rc == 0)
 		rc = remote_open(&cfg, &fs->remote, &err);
@@ -491,6 +506,7 @@ out:
 	free(c.metadata_ttl);
 	free(c.sweep_interval);
 	free(c.uid);
+	free(c.timeout);
 	free(c.gid);
 	free(c.umask);
 	remote_config_clear(&cfg);

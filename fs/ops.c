@@ -190,6 +190,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct remote_error err = { { 0 } };
 	struct wfile *wf;
 	char etag[REMOTE_ETAG_MAX];
+	char sha[DIGEST_SHA256_HEX];
 	char *key = NULL;
 	char *buf = NULL;
 	uint64_t osize;
@@ -206,6 +207,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		wf = fs_wfile_ref(in);
 		key = strdup(in->key);
 		snprintf(etag, sizeof(etag), "%s", in->etag);
+		snprintf(sha, sizeof(sha), "%s", in->sha256);
 		osize = (uint64_t)in->attr.st_size;
 		pthread_mutex_unlock(&fs->lock);
 		if (wf) {
@@ -227,7 +229,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		/* An empty ETag (stored by a streamed upload, version not
 		 * read yet) takes the refresh path below first. */
 		if (etag[0] || attempt > 0)
-			n = cache_read(fs->cache, key, etag, osize,
+			n = cache_read(fs->cache, key, etag, osize, sha,
 				       (uint64_t)off, size, buf, &err);
 		else
 			n = -ESTALE;

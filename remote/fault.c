@@ -52,9 +52,10 @@ static void sleep_ms(int ms)
 }
 
 /* Count the call and apply op's rule: 0 to go on to the backend, or the
- * injected -errno. */
-static int enter(struct remote *r, enum remote_fault_op op,
-		 struct remote_error *err)
+ * injected -errno.  *corrupt (may be NULL) is set when the call's data
+ * must be damaged after the backend ran. */
+static int enter_data(struct remote *r, enum remote_fault_op op,
+		      struct remote_error *err, int *corrupt)
 {
 	struct fault_remote *f = (struct fault_remote *)r;
 	struct rule *ru = &f->rules[op];
@@ -79,11 +80,19 @@ static int enter(struct remote *r, enum remote_fault_op op,
 		f->blocked[op]--;
 	}
 	pthread_mutex_unlock(&f->lock);
+	if (corrupt)
+		*corrupt = act == REMOTE_FAULT_CORRUPT;
 	if (act == REMOTE_FAULT_FAIL)
 		return remote_error_set(err, arg, "injected fault");
 	if (act == REMOTE_FAULT_DELAY)
 		sleep_ms(arg);
 	return 0;
+}
+
+static int enter(struct remote *r, enum remote_fault_op op,
+		 struct remote_error *err)
+{
+	return enter_data(r, op, err, NULL);
 }
 
 /* ---- the ops: enter, then the backend ------------------------------------ */
@@ -107,11 +116,15 @@ static int f_get(struct remote *r, const char *key, uint64_t off, size_t len,
 		 void *buf, size_t *got, const char *if_etag,
 		 struct remote_error *err)
 {
-	int rc = enter(r, REMOTE_FAULT_GET, err);
+	int corrupt = 0;
+	int rc = enter_data(r, REMOTE_FAULT_GET, err, &corrupt);
 
-	return rc ? rc
-		  : INNER(r)->ops->get(INNER(r), key, off, len, buf, got,
-				       if_etag, err);
+	if (rc == 0)
+		rc = INNER(r)->ops->get(INNER(r), key, off, len, buf, got,
+					if_etag, err);
+	if (rc == 0 && corrupt && *got)
+		((unsigned char *)buf)[*got / 2] ^= 0x20;
+	return rc;
 }
 
 static int f_put(struct remote *r, const char *key,
@@ -229,6 +242,11 @@ static int f_mpu_abort(struct remote *r, const char *key, const char *upload_id,
 		  : INNER(r)->ops->mpu_abort(INNER(r), key, upload_id, err);
 }
 
+static void f_cancel(struct remote *r)
+{
+	remote_cancel(INNER(r));
+}
+
 static void f_destroy(struct remote *r)
 {
 	struct fault_remote *f = (struct fault_remote *)r;
@@ -257,6 +275,7 @@ static const struct remote_ops fault_ops = {
 	.mpu_complete = f_mpu_complete,
 	.mpu_abort = f_mpu_abort,
 	.destroy = f_destroy,
+	.cancel = f_cancel,
 };
 
 /* ---- control ------------------------------------------------------------- */

@@ -12,6 +12,8 @@
  *   BLOCK  hold the call until remote_fault_unblock(), then call the
  *          backend: a test can then run a competing operation while the
  *          first is known to be in flight (remote_fault_wait_blocked).
+ *   CORRUPT  (GET only) call the backend, then flip one bit of the middle
+ *          byte read, as a bad network or disk would.
  * A rule fires once (nth > 0) or on every call (nth == 0) until cleared.
  * One rule per operation; setting one replaces the last.
  *
@@ -44,6 +46,7 @@ enum remote_fault_action {
 	REMOTE_FAULT_FAIL,
 	REMOTE_FAULT_DELAY,
 	REMOTE_FAULT_BLOCK,
+	REMOTE_FAULT_CORRUPT,
 };
 
 /* Wrap inner (which *out then owns: remote_close(*out) closes both).  On

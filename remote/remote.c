@@ -166,6 +166,18 @@ const char *remote_name(const struct remote *r)
 	return r->name;
 }
 
+void remote_cancel(struct remote *r)
+{
+	__atomic_store_n(&r->cancelled, 1, __ATOMIC_SEQ_CST);
+	if (r->ops->cancel)
+		r->ops->cancel(r);
+}
+
+int remote_cancelled(const struct remote *r)
+{
+	return __atomic_load_n(&r->cancelled, __ATOMIC_SEQ_CST);
+}
+
 unsigned remote_caps(const struct remote *r)
 {
 	return __atomic_load_n(&r->caps, __ATOMIC_RELAXED);

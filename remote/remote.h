@@ -144,7 +144,11 @@ struct remote_config {
 	char *session_token; /* secret; NULL if none */
 	int debug;	     /* log each request (never headers) to stderr */
 	int connect_timeout; /* seconds; 0: default 5 */
-	int max_retries;     /* 0: default 4 */
+	int max_retries;     /* 0: default 12 (the deadline ends them) */
+	double timeout;	     /* seconds one request may take while the
+				server answers nothing, retries and all;
+				0: default 30 (a moving transfer is never
+				cut) */
 };
 
 /* Fill cfg from the environment as the README says ("Mounting"):
@@ -171,6 +175,12 @@ unsigned remote_caps(const struct remote *r);
 /* The longest key (relative to the store's prefix) this store takes:
  * REMOTE_KEY_MAX less the prefix's length. */
 size_t remote_key_room(const struct remote *r);
+
+/* Stop: every request in flight on r ends within about 100 ms, and every
+ * later one fails at once, with -ECANCELED ("stopped: the mount is
+ * shutting down").  Safe from any thread; cannot be undone. */
+void remote_cancel(struct remote *r);
+int remote_cancelled(const struct remote *r);
 
 /* Prove the store works now: reachable, credentials accepted, bucket or
  * directory present and writable-looking.  One clear message on failure. */

@@ -51,16 +51,19 @@ struct remote_ops {
 	int (*mpu_abort)(struct remote *r, const char *key,
 			 const char *upload_id, struct remote_error *err);
 	void (*destroy)(struct remote *r);
+	/* Optional: pass remote_cancel on to what the backend wraps. */
+	void (*cancel)(struct remote *r);
 };
 
 struct remote {
 	const struct remote_ops *ops;
-	char *prefix; /* "" or "some/prefix/"; immutable after open */
-	char *name;   /* printable, secret-free; immutable after open */
+	char *prefix;  /* "" or "some/prefix/"; immutable after open */
+	char *name;    /* printable, secret-free; immutable after open */
 	unsigned caps; /* REMOTE_CAP_*; atomic access (__atomic builtins) */
 	int debug;     /* immutable after open */
 	void (*warn)(void *ctx, const char *msg); /* remote_set_warn */
 	void *warn_ctx;
+	int cancelled; /* remote_cancel; atomic access */
 };
 
 /* Report one thing remote/ skipped, through r->warn. */
@@ -70,7 +73,8 @@ void remote_warn(struct remote *r, const char *fmt, ...)
 /* Backend constructors, called by remote_open().  `path` is what follows the
  * scheme: the directory for file://, "bucket[/prefix]" for s3://.  On success
  * *out is a fully built backend with ->ops, ->prefix ("" or ending in '/'),
- * ->name and ->debug set; remote_close() calls ->destroy, which frees it all. */
+ * ->name and ->debug set; remote_close() calls ->destroy, which frees it all.
+ */
 int remote_file_open(const struct remote_config *cfg, const char *path,
 		     struct remote **out, struct remote_error *err);
 int remote_s3_open(const struct remote_config *cfg, const char *path,

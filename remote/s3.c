@@ -43,9 +43,12 @@
 #define S3_ERRBODY_MAX (64 * 1024)        /* error bodies we keep */
 #define S3_XMLBODY_MAX (64 * 1024 * 1024) /* listings and results */
 #define S3_MAX_HDRS 64                    /* extra headers per request */
-#define S3_BACKOFF_BASE_MS 100
-#define S3_BACKOFF_CAP_MS 2000
-#define S3_LOW_SPEED_TIME 30 /* seconds below 1 byte/s = stalled */
+#define S3_BACKOFF_BASE_MS 200
+#define S3_BACKOFF_CAP_MS 5000
+#define S3_LOW_SPEED_TIME 15 /* seconds below 1 byte/s = stalled */
+#define S3_TIMEOUT 30	     /* default bound of one request, retries and
+				all, while the server answers nothing */
+#define S3_MAX_RETRIES 12    /* default: the deadline ends them first */
 #define S3_RANGE_LEN 64      /* "bytes=FIRST-LAST" and its NUL */
 
 struct s3 {
@@ -59,6 +62,7 @@ struct s3 {
 	char *token;      /* secret; NULL if none */
 	long connect_timeout;
 	int max_retries;
+	double timeout; /* seconds: see S3_TIMEOUT */
 	pthread_mutex_t lock; /* guards pool, n_pool, cap_pool */
 	CURL **pool;          /* idle handles */
 	size_t n_pool;
@@ -106,7 +110,30 @@ struct req {
 	struct s3_xml_error xerr; /* parsed <Error>, when there was one */
 	int attempts;
 	char curl_err[CURL_ERROR_SIZE];
+	const struct remote *owner; /* for the cancel check in progress() */
 };
+
+/* Seconds on the monotonic clock. */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* curl's progress callback: a cancelled remote stops every transfer. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		       curl_off_t un)
+{
+	const struct req *q = ud;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return remote_cancelled(q->owner);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -294,6 +321,8 @@ int s3_errno(long status, const char *code, CURLcode cc, enum s3_on_412 on412)
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -ECANCELED;
 	case CURLE_COULDNT_CONNECT:
 		return -ECONNREFUSED;
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -741,7 +770,7 @@ static void req_reset_result(struct req *q)
  * record status or curl result in q.  Returns 0 when the exchange ran (any
  * status, or a network failure in q->cc), -errno for a local failure. */
 static int attempt(struct s3 *s, struct req *q, const char *uri,
-		   const char *url, const char *query)
+		   const char *url, const char *query, double left)
 {
 	char amz_date[SIGV4_DATE_LEN];
 	const char *payload = q->body && q->body->len ? SIGV4_UNSIGNED_PAYLOAD
@@ -806,10 +835,21 @@ static int attempt(struct s3 *s, struct req *q, const char *uri,
 	curl_easy_setopt(q->curl, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(q->curl, CURLOPT_CONNECTTIMEOUT, s->connect_timeout);
+	/* A stalled server (nothing for LOW_SPEED_TIME seconds) ends the
+	 * attempt, and no attempt outlives the request's deadline; a
+	 * transfer that moves is never cut. */
+	curl_easy_setopt(q->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(1000 * (left < (double)s->connect_timeout
+						? left
+						: (double)s->connect_timeout)));
 	curl_easy_setopt(q->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_LOW_SPEED_TIME,
-			 (long)S3_LOW_SPEED_TIME);
+			 left < S3_LOW_SPEED_TIME ? (long)left + 1
+						  : (long)S3_LOW_SPEED_TIME);
+	q->owner = &s->base;
+	curl_easy_setopt(q->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(q->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(q->curl, CURLOPT_XFERINFODATA, q);
 	curl_easy_setopt(q->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(q->curl, CURLOPT_ERRORBUFFER, q->curl_err);
@@ -863,8 +903,10 @@ out:
 	return rc;
 }
 
-/* A random delay in [0, min(cap, base * 2^n)) ms: full jitter. */
-static void backoff(int n, const void *salt)
+/* A random delay in [0, min(cap, base * 2^n)) ms (full jitter), cut at
+ * left seconds, and short when r is cancelled. */
+static void backoff(const struct remote *r, int n, const void *salt,
+		    double left)
 {
 	struct timespec now;
 	unsigned seed;
@@ -880,10 +922,18 @@ static void backoff(int n, const void *salt)
 	seed = (unsigned)now.tv_nsec ^ (unsigned)(uintptr_t)salt ^
 	       (unsigned)n * 2654435761u;
 	ms = (long)(rand_r(&seed) % ceil_ms);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	if ((double)ms > left * 1000)
+		ms = (long)(left * 1000);
+	/* In slices, so a cancel is seen within 100 ms. */
+	while (ms > 0 && !remote_cancelled(r)) {
+		long slice = ms < 100 ? ms : 100;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = slice * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		ms -= slice;
+	}
 }
 
 /* Fill q->xerr from an error body (or, for err_in_200, a 200 body that is
@@ -908,14 +958,18 @@ static void parse_error_body(struct req *q)
 		memset(&q->xerr, 0, sizeof(q->xerr));
 }
 
-/* Run q, retrying what s3_retryable() allows up to s->max_retries times.
- * Returns 0 when an answer came back (look at q->status; q->xerr holds a
- * parsed <Error>) or a network failure stuck (q->cc != CURLE_OK), -errno
- * for a local failure (ENOMEM, unreadable body). */
+/* Run q, retrying what s3_retryable() allows up to s->max_retries times
+ * with jittered backoff, until s->timeout seconds after the start: the
+ * deadline always wins, and a cancelled remote stops at once
+ * (CURLE_ABORTED_BY_CALLBACK).  Returns 0 when an answer came back (look
+ * at q->status; q->xerr holds a parsed <Error>) or a network failure
+ * stuck (q->cc != CURLE_OK), -errno for a local failure (ENOMEM,
+ * unreadable body). */
 static int perform(struct s3 *s, struct req *q)
 {
 	struct timespec t0;
 	struct timespec t1;
+	double deadline;
 	char *uri = NULL;
 	char *query = NULL;
 	char *url = NULL;
@@ -930,9 +984,19 @@ static int perform(struct s3 *s, struct req *q)
 		rc = -ENOMEM;
 		goto out;
 	}
+	deadline = mono_now() + s->timeout;
 	for (q->attempts = 1;; q->attempts++) {
+		double left = deadline - mono_now();
+
+		if (remote_cancelled(&s->base)) {
+			q->cc = CURLE_ABORTED_BY_CALLBACK;
+			q->status = 0;
+			snprintf(q->curl_err, sizeof(q->curl_err),
+				 "stopped: the mount is shutting down");
+			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = attempt(s, q, uri, url, query);
+		rc = attempt(s, q, uri, url, query, left > 0.5 ? left : 0.5);
 		if (rc)
 			goto out;
 		parse_error_body(q);
@@ -961,7 +1025,9 @@ static int perform(struct s3 *s, struct req *q)
 			break;
 		if (q->cc != CURLE_OK && q->fast_fail)
 			break;
-		backoff(q->attempts - 1, q);
+		if (mono_now() >= deadline - 0.05)
+			break; /* out of time: the last answer stands */
+		backoff(&s->base, q->attempts - 1, q, deadline - mono_now());
 	}
 out:
 	free(uri);
@@ -1673,7 +1739,9 @@ int remote_s3_open(const struct remote_config *cfg, const char *path,
 	s->base.debug = cfg->debug;
 	s->base.caps = REMOTE_CAP_CONDITIONAL_PUT;
 	s->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 5;
-	s->max_retries = cfg->max_retries > 0 ? cfg->max_retries : 4;
+	s->max_retries =
+		cfg->max_retries > 0 ? cfg->max_retries : S3_MAX_RETRIES;
+	s->timeout = cfg->timeout > 0 ? cfg->timeout : S3_TIMEOUT;
 	if (pthread_mutex_init(&s->lock, NULL) != 0) {
 		free(s);
 		return -ENOMEM;

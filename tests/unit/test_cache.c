@@ -179,7 +179,7 @@ static void test_whole_object(void **state)
 	open_cache(f, 0, 0);
 	assert_int_equal(cache_block_size(f->c), BS);
 	assert_int_equal(
-		cache_read(f->c, "a/obj", etag, n, 0, n + 100, got, NULL),
+		cache_read(f->c, "a/obj", etag, n, NULL, 0, n + 100, got, NULL),
 		(ssize_t)n);
 	assert_memory_equal(got, want, n);
 	assert_int_equal(stats(f).misses, 6);
@@ -207,7 +207,8 @@ static void test_random_offsets(void **state)
 		off = (x >> 4) % n;
 		x = x * 1103515245u + 12345u;
 		len = 1 + (x >> 4) % (3 * BS);
-		r = cache_read(f->c, "rand", etag, n, off, len, got, NULL);
+		r = cache_read(f->c, "rand", etag, n, NULL, off, len, got,
+			       NULL);
 		assert_int_equal(r, len < n - off ? len : n - off);
 		assert_memory_equal(got, want + off, (size_t)r);
 	}
@@ -224,14 +225,17 @@ static void test_past_eof(void **state)
 	unsigned char got[100];
 
 	open_cache(f, 0, 0);
-	assert_int_equal(cache_read(f->c, "eof", etag, n, n, 100, got, NULL),
-			 0);
 	assert_int_equal(
-		cache_read(f->c, "eof", etag, n, n + 5000, 1, got, NULL), 0);
+		cache_read(f->c, "eof", etag, n, NULL, n, 100, got, NULL), 0);
 	assert_int_equal(
-		cache_read(f->c, "eof", etag, n, n - 30, 100, got, NULL), 30);
+		cache_read(f->c, "eof", etag, n, NULL, n + 5000, 1, got, NULL),
+		0);
+	assert_int_equal(
+		cache_read(f->c, "eof", etag, n, NULL, n - 30, 100, got, NULL),
+		30);
 	assert_memory_equal(got, want + n - 30, 30);
-	assert_int_equal(cache_read(f->c, "eof", etag, n, 0, 0, got, NULL), 0);
+	assert_int_equal(
+		cache_read(f->c, "eof", etag, n, NULL, 0, 0, got, NULL), 0);
 	free(want);
 }
 
@@ -245,13 +249,15 @@ static void test_second_read_hits(void **state)
 	struct cache_stats s1, s2;
 
 	open_cache(f, 0, 0);
-	assert_int_equal(cache_read(f->c, "hit", etag, n, 100, 4096, got, NULL),
-			 4096);
+	assert_int_equal(
+		cache_read(f->c, "hit", etag, n, NULL, 100, 4096, got, NULL),
+		4096);
 	s1 = stats(f);
 	assert_int_equal(s1.misses, 1);
 	assert_int_equal(s1.hits, 0);
 	assert_int_equal(
-		cache_read(f->c, "hit", etag, n, 30000, 4096, got, NULL), 4096);
+		cache_read(f->c, "hit", etag, n, NULL, 30000, 4096, got, NULL),
+		4096);
 	assert_memory_equal(got, want + 30000, 4096);
 	s2 = stats(f);
 	assert_int_equal(s2.misses, 1);
@@ -272,8 +278,8 @@ static void test_persistence(void **state)
 	int fd;
 
 	open_cache(f, 0, 0);
-	assert_int_equal(cache_read(f->c, "keep/me", etag, n, 0, n, got, NULL),
-			 n);
+	assert_int_equal(
+		cache_read(f->c, "keep/me", etag, n, NULL, 0, n, got, NULL), n);
 	bytes = stats(f).block_bytes;
 	cache_close(f->c);
 	f->c = NULL;
@@ -290,8 +296,8 @@ static void test_persistence(void **state)
 	open_cache(f, 0, 0);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(stats(f).block_bytes, bytes);
-	assert_int_equal(cache_read(f->c, "keep/me", etag, n, 0, n, got, NULL),
-			 n);
+	assert_int_equal(
+		cache_read(f->c, "keep/me", etag, n, NULL, 0, n, got, NULL), n);
 	assert_memory_equal(got, want, n);
 	assert_int_equal(stats(f).misses, 0);
 	assert_int_equal(stats(f).hits, 5);
@@ -313,9 +319,9 @@ static void test_corrupt_block(void **state)
 	int fd;
 
 	open_cache(f, 0, 0);
-	assert_int_equal(
-		cache_read(f->c, "bad", etag, n, BS + 5000, 8192, got, NULL),
-		8192);
+	assert_int_equal(cache_read(f->c, "bad", etag, n, NULL, BS + 5000, 8192,
+				    got, NULL),
+			 8192);
 	block_path(f, "bad", etag, 1, path, sizeof(path));
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
@@ -327,22 +333,24 @@ static void test_corrupt_block(void **state)
 	close(fd);
 
 	memset(got, 0, sizeof(got));
-	assert_int_equal(
-		cache_read(f->c, "bad", etag, n, BS + 5000, 8192, got, NULL),
-		8192);
+	assert_int_equal(cache_read(f->c, "bad", etag, n, NULL, BS + 5000, 8192,
+				    got, NULL),
+			 8192);
 	assert_memory_equal(got, want + BS + 5000, 8192);
 	assert_int_equal(stats(f).corrupt, 1);
 	assert_int_equal(stats(f).misses, 2);
 	/* The refetched block is good again. */
-	assert_int_equal(cache_read(f->c, "bad", etag, n, BS, 100, got, NULL),
-			 100);
+	assert_int_equal(
+		cache_read(f->c, "bad", etag, n, NULL, BS, 100, got, NULL),
+		100);
 	assert_memory_equal(got, want + BS, 100);
 	assert_int_equal(stats(f).corrupt, 1);
 
 	/* A truncated block file is caught as well. */
 	assert_int_equal(truncate(path, 1000), 0);
-	assert_int_equal(cache_read(f->c, "bad", etag, n, BS, 100, got, NULL),
-			 100);
+	assert_int_equal(
+		cache_read(f->c, "bad", etag, n, NULL, BS, 100, got, NULL),
+		100);
 	assert_memory_equal(got, want + BS, 100);
 	assert_int_equal(stats(f).corrupt, 2);
 	free(want);
@@ -358,18 +366,22 @@ static void test_stale_etag(void **state)
 	unsigned char got[1000];
 
 	open_cache(f, 0, 0);
-	assert_int_equal(cache_read(f->c, "ver", etag1, n, 0, 1000, got, NULL),
-			 1000);
+	assert_int_equal(
+		cache_read(f->c, "ver", etag1, n, NULL, 0, 1000, got, NULL),
+		1000);
 	assert_memory_equal(got, v1, 1000);
 	v2 = put_obj(f, "ver", n, 8, etag2);
 	assert_string_not_equal(etag1, etag2);
-	assert_int_equal(cache_read(f->c, "ver", etag1, n, BS, 1000, got, NULL),
-			 -ESTALE);
-	assert_int_equal(cache_read(f->c, "ver", etag2, n, 0, 1000, got, NULL),
-			 1000);
+	assert_int_equal(
+		cache_read(f->c, "ver", etag1, n, NULL, BS, 1000, got, NULL),
+		-ESTALE);
+	assert_int_equal(
+		cache_read(f->c, "ver", etag2, n, NULL, 0, 1000, got, NULL),
+		1000);
 	assert_memory_equal(got, v2, 1000);
-	assert_int_equal(cache_read(f->c, "ver", etag2, n, BS, 1000, got, NULL),
-			 1000);
+	assert_int_equal(
+		cache_read(f->c, "ver", etag2, n, NULL, BS, 1000, got, NULL),
+		1000);
 	assert_memory_equal(got, v2 + BS, 1000);
 	free(v1);
 	free(v2);
@@ -392,9 +404,9 @@ static void test_eviction(void **state)
 	 * back and the budget holds after each read. */
 	for (int i = 0; i < 10; i++) {
 		uint64_t off = (uint64_t)order[i] * BS + 10;
-		assert_int_equal(
-			cache_read(f->c, "big", etag, n, off, 1000, got, NULL),
-			1000);
+		assert_int_equal(cache_read(f->c, "big", etag, n, NULL, off,
+					    1000, got, NULL),
+				 1000);
 		assert_memory_equal(got, want + off, 1000);
 		assert_true(stats(f).block_bytes <= max);
 	}
@@ -424,8 +436,8 @@ static void *reader_main(void *arg)
 	struct reader *rd = arg;
 
 	pthread_barrier_wait(rd->bar);
-	rd->r = cache_read(rd->f->c, "hot", rd->etag, rd->n, 500, 1000, rd->buf,
-			   NULL);
+	rd->r = cache_read(rd->f->c, "hot", rd->etag, rd->n, NULL, 500, 1000,
+			   rd->buf, NULL);
 	return NULL;
 }
 
@@ -475,9 +487,11 @@ static void test_staging(void **state)
 	int fd;
 
 	open_cache(f, 3 * BS, 0);
-	assert_int_equal(cache_read(f->c, "st", etag, n, 0, 10, buf, NULL), 10);
-	assert_int_equal(cache_read(f->c, "st", etag, n, 2 * BS, 10, buf, NULL),
-			 10);
+	assert_int_equal(
+		cache_read(f->c, "st", etag, n, NULL, 0, 10, buf, NULL), 10);
+	assert_int_equal(
+		cache_read(f->c, "st", etag, n, NULL, 2 * BS, 10, buf, NULL),
+		10);
 	assert_true(stats(f).block_bytes > BS);
 
 	fd = cache_stage_open(f->c);
@@ -495,8 +509,8 @@ static void test_staging(void **state)
 	assert_true(stats(f).block_bytes + stats(f).staged_bytes <= 3 * BS);
 	assert_true(stats(f).evictions >= 1);
 	/* Staged bytes themselves are never evicted; reads still work. */
-	assert_int_equal(cache_read(f->c, "st", etag, n, BS, 10, buf, NULL),
-			 10);
+	assert_int_equal(
+		cache_read(f->c, "st", etag, n, NULL, BS, 10, buf, NULL), 10);
 	assert_memory_equal(buf, want + BS, 10);
 	assert_int_equal(stats(f).staged_bytes, 2 * BS);
 	cache_stage_account(f->c, -2 * (int64_t)BS);
@@ -521,16 +535,18 @@ static void test_readahead(void **state)
 	struct cache_stats s;
 
 	open_cache(f, 0, 4);
-	assert_int_equal(cache_read(f->c, "seq", etag, n, 0, 4096, got, NULL),
-			 4096);
-	assert_int_equal(cache_read(f->c, "seq", etag, n, BS, 4096, got, NULL),
-			 4096);
+	assert_int_equal(
+		cache_read(f->c, "seq", etag, n, NULL, 0, 4096, got, NULL),
+		4096);
+	assert_int_equal(
+		cache_read(f->c, "seq", etag, n, NULL, BS, 4096, got, NULL),
+		4096);
 	wait_readahead(f, 4); /* blocks 2..5 */
 	s = stats(f);
 	assert_int_equal(s.misses, 2);
 	for (uint64_t no = 2; no <= 5; no++) {
-		assert_int_equal(cache_read(f->c, "seq", etag, n, no * BS, 4096,
-					    got, NULL),
+		assert_int_equal(cache_read(f->c, "seq", etag, n, NULL, no * BS,
+					    4096, got, NULL),
 				 4096);
 		assert_memory_equal(got, want + no * BS, 4096);
 	}
@@ -540,8 +556,8 @@ static void test_readahead(void **state)
 	/* Reading on drains the object without foreground misses ahead. */
 	wait_readahead(f, 8);
 	for (uint64_t no = 6; no < 10; no++) {
-		assert_int_equal(cache_read(f->c, "seq", etag, n, no * BS, 4096,
-					    got, NULL),
+		assert_int_equal(cache_read(f->c, "seq", etag, n, NULL, no * BS,
+					    4096, got, NULL),
 				 4096);
 		assert_memory_equal(got, want + no * BS, 4096);
 	}
@@ -565,7 +581,8 @@ static void test_invalidate_and_busy(void **state)
 	open_cache(f, 0, 0);
 	all = malloc(n);
 	assert_non_null(all);
-	assert_int_equal(cache_read(f->c, "gone", etag, n, 0, n, all, NULL), n);
+	assert_int_equal(
+		cache_read(f->c, "gone", etag, n, NULL, 0, n, all, NULL), n);
 	assert_memory_equal(all, want, n);
 	free(all);
 	assert_true(stats(f).block_bytes > 0);
@@ -573,8 +590,9 @@ static void test_invalidate_and_busy(void **state)
 	assert_int_equal(stats(f).block_bytes, 0);
 	block_path(f, "gone", etag, 0, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(cache_read(f->c, "gone", etag, n, 10, 100, got, NULL),
-			 100);
+	assert_int_equal(
+		cache_read(f->c, "gone", etag, n, NULL, 10, 100, got, NULL),
+		100);
 	assert_memory_equal(got, want + 10, 100);
 	assert_int_equal(stats(f).misses, 3);
 
@@ -585,6 +603,44 @@ static void test_invalidate_and_busy(void **state)
 	assert_null(other);
 	assert_true(strlen(err.msg) > 0);
 	free(want);
+}
+
+/* An object within one block is checked against its digest: bytes
+ * changed on the way are fetched again, never served or cached. */
+static void test_small_object_digest(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 5000;
+	unsigned char *data, *got = malloc(n);
+	char etag[REMOTE_ETAG_MAX], hex[DIGEST_SHA256_HEX];
+	char wrong[DIGEST_SHA256_HEX];
+	struct remote_error err = { { 0 } };
+
+	data = put_obj(f, "sum", n, 7, etag);
+	digest_sha256_buf(data, n, hex);
+	open_cache(f, 0, 0);
+	/* one bad answer: fetched again, the right bytes served */
+	remote_fault_set(f->r, REMOTE_FAULT_GET, 1, REMOTE_FAULT_CORRUPT, 0);
+	assert_int_equal(cache_read(f->c, "sum", etag, n, hex, 0, n, got, &err),
+			 n);
+	assert_memory_equal(got, data, n);
+	assert_int_equal(stats(f).corrupt_wire, 1);
+	cache_invalidate(f->c, "sum", etag);
+	/* bad every time: EIO, with the reason, and nothing cached */
+	remote_fault_set(f->r, REMOTE_FAULT_GET, 0, REMOTE_FAULT_CORRUPT, 0);
+	assert_int_equal(cache_read(f->c, "sum", etag, n, hex, 0, n, got, &err),
+			 -EIO);
+	assert_non_null(strstr(err.msg, "SHA-256"));
+	remote_fault_clear(f->r);
+	/* a digest that is not this object's: EIO, not its bytes */
+	memcpy(wrong, hex, sizeof(wrong));
+	wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(
+		cache_read(f->c, "sum", etag, n, wrong, 0, n, got, NULL), -EIO);
+	assert_int_equal(cache_read(f->c, "sum", etag, n, hex, 0, n, got, NULL),
+			 n);
+	free(data);
+	free(got);
 }
 
 int main(void)
@@ -608,6 +664,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readahead, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_small_object_digest, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_and_busy, setup,
 						teardown),
