@@ -108,7 +108,7 @@ static void usage(const char *prog)
 	       "never)\n"
 	       "  -o timeout=SECONDS      how long a request may wait on a\n"
 	       "                          server that answers nothing,\n"
-	       "                          retries and all (default 30)\n"
+	       "                          retries and all (default 20)\n"
 	       "  -o uid=N, gid=N         show every file as owned by N\n"
 	       "  -o umask=OOO            clear these permission bits of\n"
 	       "                          every file shown (octal)\n"
@@ -228,7 +228,7 @@ static int apply_options(struct fs *fs, struct cli *c)
 				    c->metadata_ttl);
 		o->metadata_ttl = t;
 	}
-	o->timeout = 30;
+	o->timeout = 20;
 	if (c->timeout) {
 		char *end = NULL;
 		double t = strtod(c->timeout, &end);

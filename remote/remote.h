@@ -147,7 +147,7 @@ struct remote_config {
 	int max_retries;     /* 0: default 12 (the deadline ends them) */
 	double timeout;	     /* seconds one request may take while the
 				server answers nothing, retries and all;
-				0: default 30 (a moving transfer is never
+				0: default 20 (a moving transfer is never
 				cut) */
 };
 

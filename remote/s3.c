@@ -46,9 +46,10 @@
 #define S3_BACKOFF_BASE_MS 200
 #define S3_BACKOFF_CAP_MS 5000
 #define S3_LOW_SPEED_TIME 15 /* seconds below 1 byte/s = stalled */
-#define S3_TIMEOUT 30	     /* default bound of one request, retries and
+#define S3_TIMEOUT 20	     /* default bound of one request, retries and
 				all, while the server answers nothing */
 #define S3_MAX_RETRIES 12    /* default: the deadline ends them first */
+#define S3_REFUSED_RETRIES 4 /* retries of a refused connection */
 #define S3_RANGE_LEN 64      /* "bytes=FIRST-LAST" and its NUL */
 
 struct s3 {
@@ -110,7 +111,12 @@ struct req {
 	struct s3_xml_error xerr; /* parsed <Error>, when there was one */
 	int attempts;
 	char curl_err[CURL_ERROR_SIZE];
-	const struct remote *owner; /* for the cancel check in progress() */
+	/* on_progress's stall detector, per attempt */
+	const struct remote *owner;
+	double stall;	   /* seconds without a byte moved = stalled */
+	double last_move;  /* when bytes last moved (monotonic) */
+	curl_off_t moved;  /* bytes up + down at last_move */
+	int stalled;	   /* the detector ended the attempt */
 };
 
 /* Seconds on the monotonic clock. */
@@ -122,17 +128,29 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* curl's progress callback: a cancelled remote stops every transfer. */
+/* curl's progress callback (about once a second, and on every chunk): a
+ * cancelled remote stops every transfer, and an attempt in which no byte
+ * moved, either way, for q->stall seconds is stalled (curl's own low-speed
+ * check averages over the whole window, so an upload that went out at
+ * once and then waits for an answer would get twice as long). */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 		       curl_off_t un)
 {
-	const struct req *q = ud;
+	struct req *q = ud;
+	double now = mono_now();
 
 	(void)dt;
-	(void)dn;
 	(void)ut;
-	(void)un;
-	return remote_cancelled(q->owner);
+	if (remote_cancelled(q->owner))
+		return 1;
+	if (dn + un != q->moved) {
+		q->moved = dn + un;
+		q->last_move = now;
+	} else if (now - q->last_move > q->stall) {
+		q->stalled = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -844,9 +862,12 @@ static int attempt(struct s3 *s, struct req *q, const char *uri,
 						: (double)s->connect_timeout)));
 	curl_easy_setopt(q->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(q->curl, CURLOPT_LOW_SPEED_TIME,
-			 left < S3_LOW_SPEED_TIME ? (long)left + 1
-						  : (long)S3_LOW_SPEED_TIME);
+			 2L * S3_LOW_SPEED_TIME); /* a backstop: see on_progress */
 	q->owner = &s->base;
+	q->stall = left < S3_LOW_SPEED_TIME ? left : S3_LOW_SPEED_TIME;
+	q->last_move = mono_now();
+	q->moved = 0;
+	q->stalled = 0;
 	curl_easy_setopt(q->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(q->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(q->curl, CURLOPT_XFERINFODATA, q);
@@ -882,6 +903,11 @@ static int attempt(struct s3 *s, struct req *q, const char *uri,
 		curl_easy_setopt(q->curl, CURLOPT_CUSTOMREQUEST, q->method);
 	}
 	q->cc = curl_easy_perform(q->curl);
+	if (q->cc == CURLE_ABORTED_BY_CALLBACK && q->stalled) {
+		q->cc = CURLE_OPERATION_TIMEDOUT;
+		snprintf(q->curl_err, sizeof(q->curl_err),
+			 "no answer for %.0f s: the server stalled", q->stall);
+	}
 	curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, &q->status);
 	if (q->cc == CURLE_WRITE_ERROR && q->dst_full && !q->local_rc)
 		q->cc = CURLE_OK; /* we stopped it: the buffer was full */
@@ -1024,6 +1050,10 @@ static int perform(struct s3 *s, struct req *q)
 		    q->attempts > s->max_retries)
 			break;
 		if (q->cc != CURLE_OK && q->fast_fail)
+			break;
+		/* Nothing listens there: a few tries, not the whole budget. */
+		if (q->cc == CURLE_COULDNT_CONNECT &&
+		    q->attempts > S3_REFUSED_RETRIES)
 			break;
 		if (mono_now() >= deadline - 0.05)
 			break; /* out of time: the last answer stands */
