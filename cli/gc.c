@@ -11,8 +11,8 @@
  * A retention policy (--policy FILE, JSON) adds age rules per level, like
  * Semaphore's project settings:
  *
- *     {"job":      [{"glob": "*.log", "age": "2w"}, {"glob": "**", "age": "1m"}],
- *      "workflow": [...], "project": [...]}
+ *     {"job":      [{"glob": "*.log", "age": "2w"}, {"glob": "**", "age":
+ * "1m"}], "workflow": [...], "project": [...]}
  *
  * For an object artifacts/<level>s/<id>/<path>, the level's rules are tried
  * in order and the first whose glob matches <path> decides: the object goes
@@ -155,7 +155,8 @@ static int rule_match(const struct gc_rule *rule, const char *rel)
 		if (buf[i] == '/')
 			buf[i] = '\0';
 	}
-	m = match_segs(rule->segs, 0, rule->nsegs, buf, len ? buf + len + 1 : buf);
+	m = match_segs(rule->segs, 0, rule->nsegs, buf,
+		       len ? buf + len + 1 : buf);
 	free(buf);
 	return m;
 }
@@ -173,7 +174,9 @@ static int policy_level(const struct cli_args *a, const char *file,
 	int rc = 0;
 
 	if (!json_is_array(arr)) {
-		cli_fail(a, "policy %s: \"%s\" must be a list of {\"glob\", \"age\"} rules",
+		cli_fail(a,
+			 "policy %s: \"%s\" must be a list of {\"glob\", "
+			 "\"age\"} rules",
 			 file, name);
 		return -EINVAL;
 	}
@@ -184,15 +187,21 @@ static int policy_level(const struct cli_args *a, const char *file,
 		cli_fail(a, "out of memory");
 		return -ENOMEM;
 	}
-	json_array_foreach(arr, i, o) {
+	json_array_foreach(arr, i, o)
+	{
 		if (!json_is_object(o)) {
-			cli_fail(a, "policy %s: rule %zu of \"%s\" is not an object",
+			cli_fail(a,
+				 "policy %s: rule %zu of \"%s\" is not an "
+				 "object",
 				 file, i + 1, name);
 			return -EINVAL;
 		}
-		json_object_foreach(o, field, v) {
+		json_object_foreach(o, field, v)
+		{
 			if (strcmp(field, "glob") && strcmp(field, "age")) {
-				cli_fail(a, "policy %s: rule %zu of \"%s\": unknown field \"%s\" (glob, age)",
+				cli_fail(a,
+					 "policy %s: rule %zu of \"%s\": "
+					 "unknown field \"%s\" (glob, age)",
 					 file, i + 1, name, field);
 				return -EINVAL;
 			}
@@ -200,14 +209,18 @@ static int policy_level(const struct cli_args *a, const char *file,
 		glob = json_string_value(json_object_get(o, "glob"));
 		age = json_string_value(json_object_get(o, "age"));
 		if (!glob || !age) {
-			cli_fail(a, "policy %s: rule %zu of \"%s\" needs \"glob\" and \"age\" strings",
+			cli_fail(a,
+				 "policy %s: rule %zu of \"%s\" needs \"glob\" "
+				 "and \"age\" strings",
 				 file, i + 1, name);
 			return -EINVAL;
 		}
 		rule = &p->rules[level][p->n[level]++];
 		rc = rule_compile(rule, glob);
 		if (rc == -EINVAL) {
-			cli_fail(a, "policy %s: rule %zu of \"%s\": bad glob '%s' (relative to the store, not empty)",
+			cli_fail(a,
+				 "policy %s: rule %zu of \"%s\": bad glob '%s' "
+				 "(relative to the store, not empty)",
 				 file, i + 1, name, glob);
 			return rc;
 		}
@@ -216,7 +229,10 @@ static int policy_level(const struct cli_args *a, const char *file,
 			return rc;
 		}
 		if (store_duration_parse(age, &rule->age)) {
-			cli_fail(a, "policy %s: rule %zu of \"%s\": invalid age '%s' (use never, 30d, 2w, 1m, 1y, 12h, \"2 hrs 20 min\"...)",
+			cli_fail(a,
+				 "policy %s: rule %zu of \"%s\": invalid age "
+				 "'%s' (use never, 30d, 2w, 1m, 1y, 12h, \"2 "
+				 "hrs 20 min\"...)",
 				 file, i + 1, name, age);
 			return -EINVAL;
 		}
@@ -246,14 +262,19 @@ static int policy_load(const struct cli_args *a, const char *file,
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		cli_fail(a, "policy %s: must be an object with \"job\", \"workflow\" and/or \"project\" rules",
+		cli_fail(a,
+			 "policy %s: must be an object with \"job\", "
+			 "\"workflow\" and/or \"project\" rules",
 			 file);
 		rc = -EINVAL;
 		goto out;
 	}
-	json_object_foreach(root, name, v) {
+	json_object_foreach(root, name, v)
+	{
 		if (store_level_parse(name, &level)) {
-			cli_fail(a, "policy %s: unknown level \"%s\" (job, workflow or project)",
+			cli_fail(a,
+				 "policy %s: unknown level \"%s\" (job, "
+				 "workflow or project)",
 				 file, name);
 			rc = -EINVAL;
 			goto out;
@@ -272,8 +293,7 @@ out:
  * "artifacts/<levels>/<id>/<rel>" with a non-empty id and rel.  0 and *rel
  * (borrowed from key), or -ENOENT for a key outside the layout.
  */
-static int key_split(const char *key, enum store_level *level,
-		     const char **rel)
+static int key_split(const char *key, enum store_level *level, const char **rel)
 {
 	const char *s, *id, *slash;
 	size_t dlen = 0;
@@ -309,8 +329,8 @@ struct gc_ctx {
 
 /* The age rules' verdict on one listed object: DELETE when the first
  * matching rule says it is too old, else CHECK (HEAD for its expiry). */
-static enum remote_sweep_verdict policy_decide(void *arg,
-					       const struct remote_list_entry *e)
+static enum remote_sweep_verdict
+policy_decide(void *arg, const struct remote_list_entry *e)
 {
 	struct gc_ctx *ctx = arg;
 	const struct gc_policy *p = ctx->p;
@@ -353,18 +373,27 @@ static void gc_help(void)
 {
 	printf("Usage: artifact gc [--dry-run] [--policy FILE] [flags]\n"
 	       "\n"
-	       "Sweeps the whole remote (every level, every ID) and deletes every object\n"
-	       "whose expiry (push -e, the mount's *_expire_in) has passed.  Meant for a\n"
+	       "Sweeps the whole remote (every level, every ID) and deletes "
+	       "every object\n"
+	       "whose expiry (push -e, the mount's *_expire_in) has passed.  "
+	       "Meant for a\n"
 	       "cron job.\n"
 	       "\n"
 	       "Flags:\n"
-	       "  -n, --dry-run            print what would be deleted; delete nothing\n"
-	       "      --policy FILE        also delete by age, per level, first matching\n"
-	       "                           glob wins (age from Last-Modified):\n"
-	       "                           {\"job\": [{\"glob\": \"**/*.log\", \"age\": \"2w\"}],\n"
-	       "                            \"workflow\": [...], \"project\": [...]}\n"
-	       "                           globs are fnmatch per path segment; a \"**\"\n"
-	       "                           segment matches any number of directories\n"
+	       "  -n, --dry-run            print what would be deleted; delete "
+	       "nothing\n"
+	       "      --policy FILE        also delete by age, per level, "
+	       "first matching\n"
+	       "                           glob wins (age from "
+	       "Last-Modified):\n"
+	       "                           {\"job\": [{\"glob\": \"**/*.log\", "
+	       "\"age\": \"2w\"}],\n"
+	       "                            \"workflow\": [...], \"project\": "
+	       "[...]}\n"
+	       "                           globs are fnmatch per path segment; "
+	       "a \"**\"\n"
+	       "                           segment matches any number of "
+	       "directories\n"
 	       "  -v, --verbose            log each request to stderr\n"
 	       "  -h, --help               show this help\n");
 }
@@ -415,9 +444,10 @@ static int gc_parse(int argc, char **argv, struct cli_args *a, int *dry_run,
 		}
 	}
 	if (optind < argc)
-		return cli_usage(a->verb,
-				 "unexpected argument '%s' (gc sweeps the whole remote)",
-				 argv[optind]);
+		return cli_usage(
+			a->verb,
+			"unexpected argument '%s' (gc sweeps the whole remote)",
+			argv[optind]);
 	return 0;
 }
 
@@ -425,13 +455,13 @@ int cli_gc(int argc, char **argv, mode_t um)
 {
 	struct cli_args a;
 	struct gc_policy p;
-	struct gc_ctx ctx = {0};
-	struct remote_sweep_opts so = {.prefix = "artifacts/",
-				       .threads = CLI_HEAD_THREADS,
-				       .decide = policy_decide,
-				       .report = report,
-				       .ctx = &ctx};
-	struct remote_error err = {{0}};
+	struct gc_ctx ctx = { 0 };
+	struct remote_sweep_opts so = { .prefix = "artifacts/",
+					.threads = CLI_HEAD_THREADS,
+					.decide = policy_decide,
+					.report = report,
+					.ctx = &ctx };
+	struct remote_error err = { { 0 } };
 	struct remote *r = NULL;
 	uint64_t bytes = 0;
 	size_t count = 0;

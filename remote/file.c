@@ -43,20 +43,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "digest.h"
 #include "remote_int.h"
 
-#define MAGIC "AFSOBJ01"
-#define HDR_FIXED 16
+#define MAGIC	     "AFSOBJ01"
+#define HDR_FIXED    16
 #define HDR_JSON_MAX (1u << 20)
-#define COPY_CHUNK (1u << 20)
+#define COPY_CHUNK   (1u << 20)
 
 struct file_remote {
 	struct remote base; /* must be first */
-	char *root;         /* DIR, without trailing '/'; immutable */
-	char *tmpdir;       /* DIR/.afs/tmp */
-	char *updir;        /* DIR/.afs/uploads */
+	char *root;	    /* DIR, without trailing '/'; immutable */
+	char *tmpdir;	    /* DIR/.afs/tmp */
+	char *updir;	    /* DIR/.afs/uploads */
 };
 
 static struct file_remote *fr(struct remote *r)
@@ -261,7 +260,8 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, size_t *got)
 
 	*got = 0;
 	while (*got < len) {
-		ssize_t n = pread(fd, p + *got, len - *got, (off_t)(off + *got));
+		ssize_t n =
+			pread(fd, p + *got, len - *got, (off_t)(off + *got));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -277,7 +277,8 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, size_t *got)
 /* Encode the header for (etag, content type, meta) into a malloc'd buffer
  * *out of *len bytes, fixed part included. */
 static int header_encode(const char *etag, const char *ctype,
-			 const struct remote_meta *meta, char **out, size_t *len)
+			 const struct remote_meta *meta, char **out,
+			 size_t *len)
 {
 	json_t *root = NULL;
 	json_t *m = NULL;
@@ -295,9 +296,9 @@ static int header_encode(const char *etag, const char *ctype,
 					json_string(meta->kv[i].value)))
 			goto out;
 	if (json_object_set_new(root, "etag", json_string(etag)) ||
-	    json_object_set_new(root, "content_type",
-				json_string(ctype ? ctype
-						  : "application/octet-stream")) ||
+	    json_object_set_new(
+		    root, "content_type",
+		    json_string(ctype ? ctype : "application/octet-stream")) ||
 	    json_object_set(root, "meta", m))
 		goto out;
 	js = json_dumps(root, JSON_COMPACT);
@@ -367,8 +368,7 @@ static int obj_open(const char *path, struct obj *o)
 	if (!json_is_object(root))
 		goto out;
 	snprintf(o->etag, sizeof(o->etag), "%s",
-		 json_string_value(json_object_get(root, "etag"))
-			 ?: "");
+		 json_string_value(json_object_get(root, "etag")) ?: "");
 	snprintf(o->content_type, sizeof(o->content_type), "%s",
 		 json_string_value(json_object_get(root, "content_type"))
 			 ?: "application/octet-stream");
@@ -533,8 +533,9 @@ static int md5_hex(const void *buf, int fd, uint64_t off, uint64_t len,
  * NULL) receives it. */
 static int write_object(struct file_remote *f, const char *key,
 			const char *etag, const char *ctype,
-			const struct remote_meta *meta, const void *buf, int sfd,
-			uint64_t soff, uint64_t len, int excl, char *etag_out)
+			const struct remote_meta *meta, const void *buf,
+			int sfd, uint64_t soff, uint64_t len, int excl,
+			char *etag_out)
 {
 	char tmp[PATH_MAX] = "";
 	char *hdr = NULL;
@@ -585,9 +586,9 @@ static int file_check(struct remote *r, struct remote_error *err)
 
 	fd = tmp_create(f, tmp);
 	if (fd < 0)
-		return remote_error_set(err, fd,
-					"store directory %s is not writable: %s",
-					f->root, strerror(-fd));
+		return remote_error_set(
+			err, fd, "store directory %s is not writable: %s",
+			f->root, strerror(-fd));
 	close(fd);
 	unlink(tmp);
 	return 0;
@@ -615,8 +616,8 @@ static int file_head(struct remote *r, const char *key, struct remote_stat *st,
 	return 0;
 }
 
-static int file_get(struct remote *r, const char *key, uint64_t off,
-		    size_t len, void *buf, size_t *got, const char *if_etag,
+static int file_get(struct remote *r, const char *key, uint64_t off, size_t len,
+		    void *buf, size_t *got, const char *if_etag,
 		    struct remote_error *err)
 {
 	struct obj o;
@@ -790,7 +791,7 @@ static int has_objects(const char *path)
 struct walk {
 	const char *prefix; /* full key prefix being listed */
 	size_t plen;
-	int slash_delim;    /* delimiter is exactly "/": prune at prefixes */
+	int slash_delim; /* delimiter is exactly "/": prune at prefixes */
 	struct items *out;
 };
 
@@ -820,8 +821,8 @@ static int walk_dir(struct walk *w, const char *path, const char *kp)
 		if (kplen >= sizeof(key) - 1)
 			continue;
 		memcpy(key, kp, kplen);
-		slen = get_seg(de->d_name, is_obj ? nlen - 1 : nlen, key + kplen,
-			       sizeof(key) - kplen - 1);
+		slen = get_seg(de->d_name, is_obj ? nlen - 1 : nlen,
+			       key + kplen, sizeof(key) - kplen - 1);
 		if (slen < 0)
 			continue; /* not a name we wrote */
 		if (is_obj) {
@@ -887,12 +888,11 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 {
 	struct file_remote *f = fr(r);
 	const char *prefix = opts->prefix ? opts->prefix : "";
-	const char *delim = opts->delimiter && *opts->delimiter
-				    ? opts->delimiter
-				    : NULL;
+	const char *delim =
+		opts->delimiter && *opts->delimiter ? opts->delimiter : NULL;
 	const char *after = opts->token ? opts->token : opts->start_after;
 	unsigned max = opts->max_keys ? opts->max_keys : 1000;
-	struct items all = {0};
+	struct items all = { 0 };
 	struct walk w;
 	char path[PATH_MAX];
 	const char *last_prefix = NULL;
@@ -1189,7 +1189,7 @@ static int file_mpu_complete(struct remote *r, const char *key,
 	char etag[REMOTE_ETAG_MAX];
 	unsigned char *md5s = NULL;
 	unsigned char raw[16];
-	struct obj info = {.fd = -1};
+	struct obj info = { .fd = -1 };
 	char *hdr = NULL;
 	size_t hlen = 0;
 	uint64_t off;

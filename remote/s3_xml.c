@@ -22,14 +22,14 @@
 struct xp {
 	XML_Parser p;
 	char path[XP_PATH_MAX]; /* "A/B/C" of the current element */
-	size_t plen;            /* strlen(path) */
-	int depth;              /* nesting level of the current element */
-	int lost;               /* >0: depth from which the path did not fit */
-	char *text;             /* character data of the current element */
+	size_t plen;		/* strlen(path) */
+	int depth;		/* nesting level of the current element */
+	int lost;		/* >0: depth from which the path did not fit */
+	char *text;		/* character data of the current element */
 	size_t tlen;
 	size_t tcap;
-	int rc;                 /* first failure of a callback, or 0 */
-	char root[64];          /* local name of the document element */
+	int rc;	       /* first failure of a callback, or 0 */
+	char root[64]; /* local name of the document element */
 	/* Callbacks of the document type; either may be NULL.  They return 0
 	 * or -errno, which stops the parse. */
 	int (*on_start)(struct xp *x, const char *path);
@@ -171,8 +171,14 @@ static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int param,
 				   const XML_Char *pubid,
 				   const XML_Char *notation)
 {
-	(void)name; (void)param; (void)value; (void)vlen; (void)base;
-	(void)sysid; (void)pubid; (void)notation;
+	(void)name;
+	(void)param;
+	(void)value;
+	(void)vlen;
+	(void)base;
+	(void)sysid;
+	(void)pubid;
+	(void)notation;
 	fail(ud, -EPROTO);
 }
 
@@ -221,7 +227,7 @@ out:
 
 int s3_xml_parse_error(const char *body, size_t len, struct s3_xml_error *e)
 {
-	struct xp x = {.err = e};
+	struct xp x = { .err = e };
 	int rc = xp_run(&x, body, len);
 
 	return rc == -EREMOTEIO ? 0 : rc ? rc : -EPROTO;
@@ -358,7 +364,8 @@ static int list_end(struct xp *x, const char *path, const char *text,
 
 	if (strcmp(x->root, LBR) != 0)
 		return -EPROTO;
-	if (strncmp(path, LBR "/Contents/", sizeof(LBR "/Contents/") - 1) == 0) {
+	if (strncmp(path, LBR "/Contents/", sizeof(LBR "/Contents/") - 1) ==
+	    0) {
 		const char *f = path + sizeof(LBR "/Contents/") - 1;
 
 		if (!cur)
@@ -439,9 +446,11 @@ static int url_decode(char *s)
 int s3_xml_parse_list(const char *body, size_t len, struct remote_list *out,
 		      struct s3_xml_error *e)
 {
-	struct list_state ls = {.out = out};
-	struct xp x = {.on_start = list_start, .on_end = list_end,
-		       .user = &ls, .err = e};
+	struct list_state ls = { .out = out };
+	struct xp x = { .on_start = list_start,
+			.on_end = list_end,
+			.user = &ls,
+			.err = e };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -486,7 +495,7 @@ out:
 struct value_state {
 	const char *const *paths; /* NULL-terminated accepted paths, where
 				   * "*" + "/NAME" is NAME under any root */
-	char *value;              /* malloc'd text of the first match */
+	char *value;		  /* malloc'd text of the first match */
 };
 
 static int value_end(struct xp *x, const char *path, const char *text,
@@ -511,12 +520,11 @@ static int value_end(struct xp *x, const char *path, const char *text,
 }
 
 /* *value = malloc'd text of the first element at one of paths. */
-static int parse_value(const char *body, size_t len,
-		       const char *const *paths, char **value,
-		       struct s3_xml_error *e)
+static int parse_value(const char *body, size_t len, const char *const *paths,
+		       char **value, struct s3_xml_error *e)
 {
-	struct value_state vs = {.paths = paths};
-	struct xp x = {.on_end = value_end, .user = &vs, .err = e};
+	struct value_state vs = { .paths = paths };
+	struct xp x = { .on_end = value_end, .user = &vs, .err = e };
 	int rc = xp_run(&x, body, len);
 
 	if (!rc && !vs.value)
@@ -529,12 +537,12 @@ static int parse_value(const char *body, size_t len,
 	return rc;
 }
 
-int s3_xml_parse_etag(const char *body, size_t len,
-		      char etag[REMOTE_ETAG_MAX], struct s3_xml_error *e)
+int s3_xml_parse_etag(const char *body, size_t len, char etag[REMOTE_ETAG_MAX],
+		      struct s3_xml_error *e)
 {
 	/* CopyObjectResult, CopyPartResult, CompleteMultipartUploadResult;
 	 * moto writes CompleteMultipartUploadResponse, so take any root. */
-	static const char *const paths[] = {"*/ETag", NULL};
+	static const char *const paths[] = { "*/ETag", NULL };
 	char *v = NULL;
 	int rc = parse_value(body, len, paths, &v, e);
 
@@ -591,17 +599,19 @@ static int delete_end(struct xp *x, const char *path, const char *text,
 	else if (strcmp(path, "DeleteResult/Error/Code") == 0)
 		copy_trunc(ds->first->code, sizeof(ds->first->code), text, len);
 	else if (strcmp(path, "DeleteResult/Error/Message") == 0)
-		copy_trunc(ds->first->message, sizeof(ds->first->message),
-			   text, len);
+		copy_trunc(ds->first->message, sizeof(ds->first->message), text,
+			   len);
 	return 0;
 }
 
 int s3_xml_parse_delete(const char *body, size_t len, size_t *n_failed,
 			struct s3_xml_error *e)
 {
-	struct delete_state ds = {.first = e};
-	struct xp x = {.on_start = delete_start, .on_end = delete_end,
-		       .user = &ds, .err = e};
+	struct delete_state ds = { .first = e };
+	struct xp x = { .on_start = delete_start,
+			.on_end = delete_end,
+			.user = &ds,
+			.err = e };
 	int rc = xp_run(&x, body, len);
 
 	if (!rc && strcmp(x.root, "DeleteResult") != 0)
@@ -629,15 +639,33 @@ static int put_escaped(FILE *f, const char *s)
 
 	for (; *s && n >= 0; s++) {
 		switch (*s) {
-		case '&': n = fputs("&amp;", f); break;
-		case '<': n = fputs("&lt;", f); break;
-		case '>': n = fputs("&gt;", f); break;
-		case '"': n = fputs("&quot;", f); break;
-		case '\'': n = fputs("&apos;", f); break;
-		case '\t': n = fputs("&#9;", f); break;
-		case '\n': n = fputs("&#10;", f); break;
-		case '\r': n = fputs("&#13;", f); break;
-		default: n = fputc(*s, f) == EOF ? -1 : 0; break;
+		case '&':
+			n = fputs("&amp;", f);
+			break;
+		case '<':
+			n = fputs("&lt;", f);
+			break;
+		case '>':
+			n = fputs("&gt;", f);
+			break;
+		case '"':
+			n = fputs("&quot;", f);
+			break;
+		case '\'':
+			n = fputs("&apos;", f);
+			break;
+		case '\t':
+			n = fputs("&#9;", f);
+			break;
+		case '\n':
+			n = fputs("&#10;", f);
+			break;
+		case '\r':
+			n = fputs("&#13;", f);
+			break;
+		default:
+			n = fputc(*s, f) == EOF ? -1 : 0;
+			break;
 		}
 	}
 	return n < 0 ? -EIO : 0;
@@ -690,8 +718,8 @@ int s3_xml_delete_body(const char *const *keys, size_t n, char **body,
 	return finish_body(f, rc, body, len);
 }
 
-int s3_xml_complete_body(const struct remote_part *parts, size_t n,
-			 char **body, size_t *len)
+int s3_xml_complete_body(const struct remote_part *parts, size_t n, char **body,
+			 size_t *len)
 {
 	FILE *f = NULL;
 	int rc = 0;

@@ -25,9 +25,9 @@
 
 /* An S3 error: the <Error> document, or one entry of a DeleteResult. */
 struct s3_xml_error {
-	char code[64];     /* "NoSuchKey"; "" when unknown */
+	char code[64];	   /* "NoSuchKey"; "" when unknown */
 	char message[256]; /* the server's sentence, truncated */
-	char key[256];     /* DeleteResult entries: the key, truncated */
+	char key[256];	   /* DeleteResult entries: the key, truncated */
 };
 
 int s3_xml_parse_error(const char *body, size_t len, struct s3_xml_error *e);
@@ -40,8 +40,8 @@ int s3_xml_parse_list(const char *body, size_t len, struct remote_list *out,
 
 /* The unquoted ETag of a CopyObjectResult, CopyPartResult or
  * CompleteMultipartUploadResult. */
-int s3_xml_parse_etag(const char *body, size_t len,
-		      char etag[REMOTE_ETAG_MAX], struct s3_xml_error *e);
+int s3_xml_parse_etag(const char *body, size_t len, char etag[REMOTE_ETAG_MAX],
+		      struct s3_xml_error *e);
 
 /* The UploadId of an InitiateMultipartUploadResult; *upload_id is malloc'd
  * and freed by the caller. */
@@ -64,8 +64,8 @@ int s3_xml_delete_body(const char *const *keys, size_t n, char **body,
 int s3_xml_key_ok(const char *key);
 
 /* The body of a CompleteMultipartUpload request.  Same ownership. */
-int s3_xml_complete_body(const struct remote_part *parts, size_t n,
-			 char **body, size_t *len);
+int s3_xml_complete_body(const struct remote_part *parts, size_t n, char **body,
+			 size_t *len);
 
 /* Copy an ETag without surrounding quotes or blanks into out
  * (truncated to REMOTE_ETAG_MAX - 1 bytes). */

@@ -36,7 +36,7 @@ struct head_job {
 /* Read one object's expiry and decide. */
 static void check_one(struct remote *r, int64_t now, struct item *it)
 {
-	struct remote_stat st = {0};
+	struct remote_stat st = { 0 };
 	struct store_meta sm;
 	int rc;
 
@@ -71,7 +71,7 @@ static int sweep_page(struct remote *r, struct remote_pool *pool,
 		      const struct remote_list *l, size_t *count,
 		      uint64_t *bytes, struct remote_error *err)
 {
-	struct page pg = {.r = r, .now = o->now};
+	struct page pg = { .r = r, .now = o->now };
 	struct item *items = NULL;
 	struct head_job *jobs = NULL;
 	const char **doomed = NULL;
@@ -154,8 +154,8 @@ out:
 int remote_sweep(struct remote *r, const struct remote_sweep_opts *opts,
 		 size_t *count, uint64_t *bytes, struct remote_error *err)
 {
-	struct remote_list_opts lo = {.prefix = opts->prefix};
-	struct remote_list l = {0};
+	struct remote_list_opts lo = { .prefix = opts->prefix };
+	struct remote_list l = { 0 };
 	struct remote_pool *pool = NULL;
 	size_t n = 0;
 	uint64_t b = 0;

@@ -22,9 +22,9 @@ enum remote_sweep_verdict {
 
 struct remote_sweep_opts {
 	const char *prefix; /* what to sweep, e.g. "artifacts/" */
-	int64_t now;        /* the clock, seconds since the epoch */
+	int64_t now;	    /* the clock, seconds since the epoch */
 	int dry_run;
-	unsigned threads;   /* parallel HEADs; 0: 16 */
+	unsigned threads; /* parallel HEADs; 0: 16 */
 	/* NULL: every object is REMOTE_SWEEP_CHECK.  Called from the
 	 * sweeping thread only. */
 	enum remote_sweep_verdict (*decide)(void *ctx,
