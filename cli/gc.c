@@ -28,6 +28,10 @@
  * remote is touched: bad JSON, an unknown level or field, a bad glob or age
  * fail with exit 1 and nothing deleted.
  *
+ * Unfinished multipart uploads under "artifacts/" started more than
+ * --uploads-older-than (default 24h) ago are aborted too
+ * (remote_sweep_uploads), reported as "aborted KEY (unfinished upload)".
+ *
  * Output: "deleted KEY" (or "would delete KEY" with --dry-run) per object,
  * on stdout after its batch went, then one summary line.  Any failure ends
  * the sweep with one line on stderr and exit 1; what was printed as deleted
@@ -363,9 +367,16 @@ static void report(void *arg, const char *key, uint64_t size, const char *why)
 {
 	struct gc_ctx *ctx = arg;
 
+	char safe[1100];
+
 	(void)size;
-	(void)why;
-	printf("%s %s\n", ctx->dry_run ? "would delete" : "deleted", key);
+	remote_printable(key, safe, sizeof(safe));
+	if (strcmp(why, "unfinished upload") == 0)
+		printf("%s %s (unfinished upload)\n",
+		       ctx->dry_run ? "would abort" : "aborted", safe);
+	else
+		printf("%s %s\n", ctx->dry_run ? "would delete" : "deleted",
+		       safe);
 	fflush(stdout);
 }
 
@@ -394,6 +405,13 @@ static void gc_help(void)
 	       "a \"**\"\n"
 	       "                           segment matches any number of "
 	       "directories\n"
+	       "      --uploads-older-than DUR  also abort unfinished "
+	       "multipart\n"
+	       "                           uploads started that long ago "
+	       "(default\n"
+	       "                           24h): what crashed or failed "
+	       "uploads\n"
+	       "                           leave behind\n"
 	       "  -v, --verbose            log each request to stderr\n"
 	       "  -h, --help               show this help\n");
 }
@@ -401,11 +419,12 @@ static void gc_help(void)
 /* Parse gc's own flags (it takes no level).  0 to go on, 1 after --help,
  * -EINVAL after a usage error. */
 static int gc_parse(int argc, char **argv, struct cli_args *a, int *dry_run,
-		    const char **policy)
+		    const char **policy, const char **age)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "policy", required_argument, NULL, 'P' },
+		{ "uploads-older-than", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -428,6 +447,9 @@ static int gc_parse(int argc, char **argv, struct cli_args *a, int *dry_run,
 			break;
 		case 'P':
 			*policy = optarg;
+			break;
+		case 'U':
+			*age = optarg;
 			break;
 		case 'v':
 			a->verbose = 1;
@@ -464,16 +486,24 @@ int cli_gc(int argc, char **argv, mode_t um)
 	struct remote_error err = { { 0 } };
 	struct remote *r = NULL;
 	uint64_t bytes = 0;
-	size_t count = 0;
+	size_t count = 0, uploads = 0;
 	const char *policy;
+	const char *age_text = "24h";
+	int64_t upload_age = REMOTE_UPLOAD_MAX_AGE;
 	char freed[32];
 	int dry_run, rc;
 
 	(void)um; /* only pull and push create files */
 	memset(&p, 0, sizeof(p));
-	rc = gc_parse(argc, argv, &a, &dry_run, &policy);
+	rc = gc_parse(argc, argv, &a, &dry_run, &policy, &age_text);
 	if (rc)
 		return rc > 0 ? 0 : 1;
+	if (store_duration_parse(age_text, &upload_age) != 0 ||
+	    upload_age == STORE_NEVER) {
+		cli_usage(a.verb, "bad --uploads-older-than '%s' (try 24h, 2d)",
+			  age_text);
+		return 1;
+	}
 	if (policy) {
 		rc = policy_load(&a, policy, &p);
 		if (rc)
@@ -490,6 +520,10 @@ int cli_gc(int argc, char **argv, mode_t um)
 	rc = remote_sweep(r, &so, &count, &bytes, &err);
 	if (rc == 0 && ctx.oom)
 		rc = -ENOMEM;
+	if (rc == 0)
+		rc = remote_sweep_uploads(r, "artifacts/", ctx.now, upload_age,
+					  dry_run, report, &ctx, &uploads,
+					  &err);
 	if (rc) {
 		cli_fail(&a, "%s", cli_errmsg(&err, rc));
 		goto out;
@@ -501,6 +535,10 @@ int cli_gc(int argc, char **argv, mode_t um)
 	else
 		printf("Deleted %zu expired artifact%s, freed %s.\n", count,
 		       count == 1 ? "" : "s", freed);
+	if (uploads)
+		printf("%s %zu unfinished upload%s older than %s.\n",
+		       dry_run ? "Would abort" : "Aborted", uploads,
+		       uploads == 1 ? "" : "s", age_text);
 out:
 	policy_free(&p);
 	remote_close(r);

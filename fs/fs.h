@@ -130,6 +130,8 @@ struct fs_opts {
 	double metadata_ttl;
 	double timeout;	       /* seconds: remote_config.timeout */
 	double sweep_interval; /* seconds between sweeps; 0: never */
+	int64_t upload_max_age; /* seconds: older unfinished uploads are
+				   aborted by the sweeper */
 	int debug, foreground, read_only;
 	/* uid=, gid=, umask= (as s3fs): what every file shows, whatever
 	 * its metadata says; stored metadata is not changed. */

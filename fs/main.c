@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "sweep.h"
 
 struct cli {
 	char *remote, *endpoint, *region;
@@ -29,7 +30,7 @@ struct cli {
 	char *cache_dir, *cache_size, *block_size, *metadata_ttl;
 	char *sweep_interval;
 	char *expire_in[STORE_LEVELS];
-	char *uid, *gid, *umask, *timeout;
+	char *uid, *gid, *umask, *timeout, *upload_max_age;
 	int allow_other, default_permissions;
 	int help, version;
 };
@@ -56,6 +57,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("workflow_expire_in=%s", expire_in[STORE_WORKFLOW]),
 	OPT("project_expire_in=%s", expire_in[STORE_PROJECT]),
 	OPT("timeout=%s", timeout),
+	OPT("upload_max_age=%s", upload_max_age),
 	OPT("uid=%s", uid),
 	OPT("gid=%s", gid),
 	OPT("umask=%s", umask),
@@ -109,6 +111,9 @@ static void usage(const char *prog)
 	       "  -o timeout=SECONDS      how long a request may wait on a\n"
 	       "                          server that answers nothing,\n"
 	       "                          retries and all (default 20)\n"
+	       "  -o upload_max_age=DUR   the sweeper aborts unfinished "
+	       "uploads\n"
+	       "                          started this long ago (default 24h)\n"
 	       "  -o uid=N, gid=N         show every file as owned by N\n"
 	       "  -o umask=OOO            clear these permission bits of\n"
 	       "                          every file shown (octal)\n"
@@ -238,6 +243,12 @@ static int apply_options(struct fs *fs, struct cli *c)
 				    c->timeout);
 		o->timeout = t;
 	}
+	o->upload_max_age = REMOTE_UPLOAD_MAX_AGE;
+	if (c->upload_max_age &&
+	    (store_duration_parse(c->upload_max_age, &o->upload_max_age) ||
+	     o->upload_max_age == STORE_NEVER))
+		return fail("bad upload_max_age '%s' (try 24h, 2d)",
+			    c->upload_max_age);
 	o->sweep_interval = 600;
 	if (c->sweep_interval) {
 		char *end = NULL;
@@ -507,6 +518,7 @@ out:
 	free(c.sweep_interval);
 	free(c.uid);
 	free(c.timeout);
+	free(c.upload_max_age);
 	free(c.gid);
 	free(c.umask);
 	remote_config_clear(&cfg);

@@ -9,8 +9,10 @@
  * one this mount has open for writing, or that got a later expiry since
  * the listing, is kept.  Readers already
  * treat expired objects as gone, so the sweep only reclaims space.
- * Stopping wakes it at once; a sweep in progress finishes its current
- * requests first.
+ * It also aborts the unfinished multipart uploads of its stores started
+ * more than upload_max_age seconds ago (remote_sweep_uploads): what a
+ * crash or a failed upload leaves behind.  Stopping wakes it at once; a sweep
+ * in progress finishes its current requests first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -162,6 +164,19 @@ static void sweep_once(struct fs *fs)
 			free(d.keys[i]);
 		free(d.keys);
 		free(d.sizes);
+		if (rc == 0) {
+			size_t aborted = 0;
+
+			rc = remote_sweep_uploads(fs->remote, prefix, o.now,
+						  fs->opts.upload_max_age, 0,
+						  NULL, NULL, &aborted, &err);
+			if (aborted)
+				fs_log(fs,
+				       "aborted %zu unfinished upload(s) under "
+				       "%s, older than %lld s",
+				       aborted, prefix,
+				       (long long)fs->opts.upload_max_age);
+		}
 		if (rc)
 			fs_log(fs, "sweeping %s: %s", prefix, err.msg);
 		else if (n)

@@ -242,6 +242,14 @@ static int f_mpu_abort(struct remote *r, const char *key, const char *upload_id,
 		  : INNER(r)->ops->mpu_abort(INNER(r), key, upload_id, err);
 }
 
+static int f_mpu_list(struct remote *r, const char *prefix,
+		      struct remote_uploads *out, struct remote_error *err)
+{
+	struct remote *in = INNER(r);
+
+	return in->ops->mpu_list ? in->ops->mpu_list(in, prefix, out, err) : 0;
+}
+
 static void f_cancel(struct remote *r)
 {
 	remote_cancel(INNER(r));
@@ -274,6 +282,7 @@ static const struct remote_ops fault_ops = {
 	.mpu_copy_part = f_mpu_copy_part,
 	.mpu_complete = f_mpu_complete,
 	.mpu_abort = f_mpu_abort,
+	.mpu_list = f_mpu_list,
 	.destroy = f_destroy,
 	.cancel = f_cancel,
 };

@@ -1305,6 +1305,64 @@ static int file_mpu_abort(struct remote *r, const char *key,
 	return 0;
 }
 
+/* Every upload under DIR/.afs/uploads whose key (kept in its info file)
+ * starts with prefix; initiated is the info file's mtime.  Entries that
+ * are not our uploads are ignored. */
+static int file_mpu_list(struct remote *r, const char *prefix,
+			 struct remote_uploads *out, struct remote_error *err)
+{
+	struct file_remote *f = fr(r);
+	size_t plen = strlen(prefix), cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	(void)err;
+	d = opendir(f->updir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct obj info = { .fd = -1 };
+		struct remote_upload *u;
+
+		if (upload_path(f, de->d_name, "info", path) != 0 ||
+		    obj_open(path, &info) != 0)
+			continue; /* not one of ours, or half made */
+		if (strncmp(info.etag, prefix, plen) != 0) {
+			obj_close(&info);
+			continue;
+		}
+		if (out->n == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			struct remote_upload *v =
+				realloc(out->v, c * sizeof(*v));
+
+			if (!v) {
+				obj_close(&info);
+				rc = -ENOMEM;
+				break;
+			}
+			out->v = v;
+			cap = c;
+		}
+		u = &out->v[out->n];
+		u->key = strdup(info.etag);
+		u->upload_id = strdup(de->d_name);
+		u->initiated = (int64_t)info.mtime.tv_sec;
+		obj_close(&info);
+		if (!u->key || !u->upload_id) {
+			free(u->key);
+			free(u->upload_id);
+			rc = -ENOMEM;
+			break;
+		}
+		out->n++;
+	}
+	closedir(d);
+	return rc;
+}
+
 /* ---- open / close ----------------------------------------------------- */
 
 static void file_destroy(struct remote *r)
@@ -1334,6 +1392,7 @@ static const struct remote_ops file_ops = {
 	.mpu_copy_part = file_mpu_copy_part,
 	.mpu_complete = file_mpu_complete,
 	.mpu_abort = file_mpu_abort,
+	.mpu_list = file_mpu_list,
 	.destroy = file_destroy,
 };
 

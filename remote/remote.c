@@ -764,3 +764,63 @@ out:
 	free(full);
 	return finish(r, rc, "multipart abort", key, err);
 }
+
+void remote_uploads_clear(struct remote_uploads *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->v[i].key);
+		free(u->v[i].upload_id);
+	}
+	free(u->v);
+	u->v = NULL;
+	u->n = 0;
+}
+
+int remote_mpu_list(struct remote *r, const char *prefix,
+		    struct remote_uploads *out, struct remote_error *err)
+{
+	size_t plen = strlen(r->prefix);
+	size_t alen;
+	char *full = NULL;
+	size_t keep = 0, skipped = 0;
+	char first[256] = "";
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!r->ops->mpu_list)
+		return 0; /* a backend without uploads has none left over */
+	if (asprintf(&full, "%s%s", r->prefix, prefix ? prefix : "") < 0)
+		return -ENOMEM;
+	alen = strlen(full);
+	rc = r->ops->mpu_list(r, full, out, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < out->n; i++) {
+		struct remote_upload *u = &out->v[i];
+
+		if (!u->key || !u->upload_id ||
+		    strncmp(u->key, full, alen) != 0 ||
+		    !remote_key_valid(u->key)) {
+			if (!skipped++ && u->key)
+				remote_printable(u->key, first, sizeof(first));
+			free(u->key);
+			free(u->upload_id);
+			continue;
+		}
+		memmove(u->key, u->key + plen, strlen(u->key + plen) + 1);
+		out->v[keep++] = *u;
+	}
+	out->n = keep;
+	if (skipped)
+		remote_warn(r,
+			    "listing uploads under '%.200s' on %s: skipped "
+			    "%zu the server should not give, first '%s'",
+			    full, r->name, skipped, first);
+out:
+	if (rc)
+		remote_uploads_clear(out);
+	free(full);
+	return finish(r, rc, "LIST uploads", prefix ? prefix : "", err);
+}

@@ -274,4 +274,23 @@ int remote_mpu_complete(struct remote *r, const char *key,
 int remote_mpu_abort(struct remote *r, const char *key, const char *upload_id,
 		     struct remote_error *err);
 
+/* An unfinished multipart upload: what a crash or a failed upload leaves
+ * behind (its parts take space until it is aborted). */
+struct remote_upload {
+	char *key; /* relative to the store prefix */
+	char *upload_id;
+	int64_t initiated; /* seconds since the epoch; 0: unknown */
+};
+struct remote_uploads {
+	struct remote_upload *v;
+	size_t n;
+};
+void remote_uploads_clear(struct remote_uploads *u);
+/* Every unfinished multipart upload whose key starts with prefix (all
+ * pages; a server whose markers do not advance is -EIO).  Keys are
+ * validated as listings are (remote_list): one outside the prefix or not
+ * usable is skipped with a warning. */
+int remote_mpu_list(struct remote *r, const char *prefix,
+		    struct remote_uploads *out, struct remote_error *err);
+
 #endif

@@ -50,6 +50,10 @@ struct remote_ops {
 			    char *etag_out, struct remote_error *err);
 	int (*mpu_abort)(struct remote *r, const char *key,
 			 const char *upload_id, struct remote_error *err);
+	/* Every upload under the full prefix, full keys (the wrapper
+	 * validates and strips). */
+	int (*mpu_list)(struct remote *r, const char *prefix,
+			struct remote_uploads *out, struct remote_error *err);
 	void (*destroy)(struct remote *r);
 	/* Optional: pass remote_cancel on to what the backend wraps. */
 	void (*cancel)(struct remote *r);

@@ -1689,6 +1689,63 @@ static int s3_mpu_abort(struct remote *r, const char *key,
 	return rc;
 }
 
+/* ListMultipartUploads, every page; the markers must move on. */
+static int s3_mpu_list(struct remote *r, const char *prefix,
+		       struct remote_uploads *out, struct remote_error *err)
+{
+	struct s3 *s = (struct s3 *)r;
+	struct s3_xml_uploads_page page = { 0 };
+	char *key_marker = NULL, *id_marker = NULL;
+	struct s3_xml_error xe;
+	int rc = 0;
+
+	for (;;) {
+		struct sigv4_pair query[6];
+		struct req q = { .method = "GET", .query = query };
+
+		query[q.n_query++] = (struct sigv4_pair){ "uploads", "" };
+		query[q.n_query++] = (struct sigv4_pair){ "encoding-type", "url" };
+		if (prefix && *prefix)
+			query[q.n_query++] =
+				(struct sigv4_pair){ "prefix", prefix };
+		if (key_marker)
+			query[q.n_query++] =
+				(struct sigv4_pair){ "key-marker", key_marker };
+		if (id_marker)
+			query[q.n_query++] = (struct sigv4_pair){
+				"upload-id-marker", id_marker
+			};
+		rc = perform_ok(s, &q, "LIST uploads", err);
+		if (rc == 0) {
+			rc = s3_xml_parse_uploads(resp_text(&q), q.resp_len,
+						  out, &page, &xe);
+			if (rc && rc != -ENOMEM)
+				rc = unreadable(s, "LIST uploads",
+						prefix ? prefix : "", err);
+		}
+		req_clear(&q);
+		if (rc || !page.truncated)
+			break;
+		if (key_marker && strcmp(page.next_key, key_marker) == 0 &&
+		    strcmp(page.next_upload_id, id_marker) == 0) {
+			rc = remote_error_set(err, -EIO,
+					      "listing uploads on %s: the "
+					      "server repeated its markers",
+					      s->base.name);
+			break;
+		}
+		free(key_marker);
+		free(id_marker);
+		key_marker = page.next_key;
+		id_marker = page.next_upload_id;
+		page.next_key = page.next_upload_id = NULL;
+	}
+	s3_xml_uploads_page_clear(&page);
+	free(key_marker);
+	free(id_marker);
+	return rc;
+}
+
 static void s3_destroy(struct remote *r)
 {
 	struct s3 *s = (struct s3 *)r;
@@ -1731,6 +1788,7 @@ static const struct remote_ops s3_ops = {
 	.mpu_copy_part = s3_mpu_copy_part,
 	.mpu_complete = s3_mpu_complete,
 	.mpu_abort = s3_mpu_abort,
+	.mpu_list = s3_mpu_list,
 	.destroy = s3_destroy,
 };
 

@@ -490,6 +490,123 @@ out:
 	return rc;
 }
 
+/* ---- ListMultipartUploadsResult ------------------------------------------ */
+
+#define LMU "ListMultipartUploadsResult"
+
+struct uploads_state {
+	struct remote_uploads *out;
+	size_t cap;
+	struct s3_xml_uploads_page *page;
+	int url_encoded;
+};
+
+static int uploads_start(struct xp *x, const char *path)
+{
+	struct uploads_state *us = x->user;
+	struct remote_uploads *u = us->out;
+	int rc;
+
+	if (strcmp(path, LMU "/Upload") != 0)
+		return 0;
+	rc = grow((void **)&u->v, &us->cap, u->n, sizeof(*u->v));
+	if (rc)
+		return rc;
+	memset(&u->v[u->n], 0, sizeof(u->v[0]));
+	u->n++;
+	return 0;
+}
+
+static int uploads_end(struct xp *x, const char *path, const char *text,
+		       size_t len)
+{
+	struct uploads_state *us = x->user;
+	struct remote_uploads *u = us->out;
+	struct remote_upload *cur = u->n ? &u->v[u->n - 1] : NULL;
+	char **slot = NULL;
+
+	if (strcmp(x->root, LMU) != 0)
+		return -EPROTO;
+	if (strncmp(path, LMU "/Upload/", sizeof(LMU "/Upload/") - 1) == 0) {
+		const char *f = path + sizeof(LMU "/Upload/") - 1;
+
+		if (!cur)
+			return -EPROTO;
+		if (strcmp(f, "Key") == 0) {
+			slot = &cur->key;
+		} else if (strcmp(f, "UploadId") == 0) {
+			slot = &cur->upload_id;
+		} else if (strcmp(f, "Initiated") == 0) {
+			struct timespec ts = { 0 };
+
+			if (s3_parse_iso8601(text, &ts) == 0)
+				cur->initiated = (int64_t)ts.tv_sec;
+		}
+	} else if (strcmp(path, LMU "/NextKeyMarker") == 0) {
+		slot = &us->page->next_key;
+	} else if (strcmp(path, LMU "/NextUploadIdMarker") == 0) {
+		slot = &us->page->next_upload_id;
+	} else if (strcmp(path, LMU "/IsTruncated") == 0) {
+		us->page->truncated = strcmp(text, "true") == 0;
+	} else if (strcmp(path, LMU "/EncodingType") == 0) {
+		us->url_encoded = strcmp(text, "url") == 0;
+	}
+	if (slot) {
+		free(*slot);
+		*slot = dup_n(text, len);
+		if (!*slot)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int s3_xml_parse_uploads(const char *body, size_t len,
+			 struct remote_uploads *out,
+			 struct s3_xml_uploads_page *page,
+			 struct s3_xml_error *e)
+{
+	struct uploads_state us = { .out = out, .page = page };
+	struct xp x = { .on_start = uploads_start,
+			.on_end = uploads_end,
+			.user = &us,
+			.err = e };
+	size_t first = out->n;
+	int rc;
+
+	memset(page, 0, sizeof(*page));
+	us.cap = out->n; /* grow() doubles from here */
+	rc = xp_run(&x, body, len);
+	if (rc == 0 && strcmp(x.root, LMU) != 0)
+		rc = -EPROTO;
+	for (size_t i = first; rc == 0 && i < out->n; i++) {
+		if (!out->v[i].key || !out->v[i].upload_id)
+			rc = -EPROTO;
+		else if (us.url_encoded)
+			rc = url_decode(out->v[i].key);
+	}
+	if (rc == 0 && us.url_encoded && page->next_key)
+		rc = url_decode(page->next_key);
+	if (rc == 0 && page->truncated &&
+	    (!page->next_key || !page->next_upload_id))
+		rc = -EPROTO; /* truncated without markers: no way on */
+	if (rc) {
+		for (size_t i = first; i < out->n; i++) {
+			free(out->v[i].key);
+			free(out->v[i].upload_id);
+		}
+		out->n = first;
+		s3_xml_uploads_page_clear(page);
+	}
+	return rc;
+}
+
+void s3_xml_uploads_page_clear(struct s3_xml_uploads_page *page)
+{
+	free(page->next_key);
+	free(page->next_upload_id);
+	memset(page, 0, sizeof(*page));
+}
+
 /* ---- single-value documents ---------------------------------------------- */
 
 struct value_state {

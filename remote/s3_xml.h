@@ -38,6 +38,22 @@ int s3_xml_parse_error(const char *body, size_t len, struct s3_xml_error *e);
 int s3_xml_parse_list(const char *body, size_t len, struct remote_list *out,
 		      struct s3_xml_error *e);
 
+/* One ListMultipartUploadsResult page: its uploads are appended to *out
+ * (keys decoded when EncodingType is url; full keys); the markers of the
+ * next page go into *page (free with s3_xml_uploads_page_clear).  A
+ * truncated page without both markers is -EPROTO.  On failure nothing is
+ * appended. */
+struct s3_xml_uploads_page {
+	char *next_key;
+	char *next_upload_id;
+	int truncated;
+};
+int s3_xml_parse_uploads(const char *body, size_t len,
+			 struct remote_uploads *out,
+			 struct s3_xml_uploads_page *page,
+			 struct s3_xml_error *e);
+void s3_xml_uploads_page_clear(struct s3_xml_uploads_page *page);
+
 /* The unquoted ETag of a CopyObjectResult, CopyPartResult or
  * CompleteMultipartUploadResult. */
 int s3_xml_parse_etag(const char *body, size_t len, char etag[REMOTE_ETAG_MAX],

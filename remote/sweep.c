@@ -194,3 +194,32 @@ int remote_sweep(struct remote *r, const struct remote_sweep_opts *opts,
 		*bytes = b;
 	return rc;
 }
+
+int remote_sweep_uploads(struct remote *r, const char *prefix, int64_t now,
+			 int64_t max_age, int dry_run,
+			 void (*report)(void *ctx, const char *key,
+					uint64_t size, const char *why),
+			 void *ctx, size_t *count, struct remote_error *err)
+{
+	struct remote_uploads u = { 0 };
+	size_t n = 0;
+	int rc;
+
+	rc = remote_mpu_list(r, prefix, &u, err);
+	for (size_t i = 0; rc == 0 && i < u.n; i++) {
+		if (u.v[i].initiated <= 0 || now - u.v[i].initiated < max_age)
+			continue; /* unknown age, or maybe still going */
+		if (!dry_run)
+			rc = remote_mpu_abort(r, u.v[i].key, u.v[i].upload_id,
+					      err);
+		if (rc)
+			break;
+		if (report)
+			report(ctx, u.v[i].key, 0, "unfinished upload");
+		n++;
+	}
+	remote_uploads_clear(&u);
+	if (count)
+		*count = n;
+	return rc;
+}

@@ -42,4 +42,18 @@ struct remote_sweep_opts {
 int remote_sweep(struct remote *r, const struct remote_sweep_opts *opts,
 		 size_t *count, uint64_t *bytes, struct remote_error *err);
 
+/* Abort the unfinished multipart uploads under prefix that were started
+ * (the server's Initiated time) at least max_age seconds before now: what
+ * a crash or a failed upload leaves behind.  With dry_run nothing is
+ * aborted.  report (may be NULL) is called per upload, why "unfinished
+ * upload"; *count (may be NULL) gets how many.  0 or the first -errno
+ * (listing, abort).  Note: moto reports every upload as started in 2010,
+ * so there any max_age aborts everything unfinished. */
+#define REMOTE_UPLOAD_MAX_AGE (24 * 3600) /* the default threshold */
+int remote_sweep_uploads(struct remote *r, const char *prefix, int64_t now,
+			 int64_t max_age, int dry_run,
+			 void (*report)(void *ctx, const char *key,
+					uint64_t size, const char *why),
+			 void *ctx, size_t *count, struct remote_error *err);
+
 #endif

@@ -370,6 +370,29 @@ check "gc --help names --dry-run and --policy" \
 expect 0 "artifact --help" --help
 check "artifact --help lists gc" has "$OUT" "artifact gc [--dry-run] [--policy FILE]"
 
+# ---- unfinished multipart uploads (what crashes leave behind) ------------
+
+if [[ $BACKEND != file ]]; then
+	upkey="$PREFIX/artifacts/jobs/$J1/crashed.bin"
+	if s3api create-multipart-upload --bucket "$BUCKET" --key "$upkey" \
+		>up.json 2>up.err; then
+		sleep 2.2
+		expect 0 "gc --dry-run --uploads-older-than 1s" gc --dry-run --uploads-older-than 1s
+		check "the dry run names the unfinished upload" \
+			has "$OUT" "would abort artifacts/jobs/$J1/crashed.bin (unfinished upload)"
+		check "... and aborts nothing" \
+			grep -q crashed.bin <(s3api list-multipart-uploads --bucket "$BUCKET" --prefix "$PREFIX/" 2>&1)
+		expect 0 "gc --uploads-older-than 1s" gc --uploads-older-than 1s
+		check "gc aborts an unfinished upload older than the threshold" \
+			has "$OUT" "aborted artifacts/jobs/$J1/crashed.bin (unfinished upload)"
+		check "... and it is gone from the server" \
+			bash -c '! grep -q crashed.bin <(aws --endpoint-url "$AWS_ENDPOINT_URL" --region "$AWS_REGION" s3api list-multipart-uploads --bucket "$1" --prefix "$2/" 2>&1)' _ "$BUCKET" "$PREFIX"
+	else
+		not_ok "create an unfinished upload with aws s3api ($(cat up.err))"
+	fi
+	expect 1 "gc refuses a bad --uploads-older-than" gc --uploads-older-than soon
+fi
+
 # ---- more than 1000 keys (file:// only, to keep the time down) -----------
 
 if [[ $BACKEND == file ]]; then

@@ -280,6 +280,38 @@ static void test_copy_if_match(void **state)
 	remote_meta_clear(&meta);
 }
 
+/* Unfinished multipart uploads can be found (what gc and the sweeper
+ * abort) and are gone once aborted. */
+static void test_mpu_list(void **state)
+{
+	struct remote_uploads u = {0};
+	struct remote_error err = {{0}};
+	char *id = NULL;
+	int found = 0;
+
+	(void)state;
+	assert_int_equal(remote_mpu_create(fx.r, "mpl/a b", NULL, &id, &err),
+			 0);
+	assert_int_equal(remote_mpu_list(fx.r, "mpl/", &u, &err), 0);
+	for (size_t i = 0; i < u.n; i++) {
+		if (strcmp(u.v[i].key, "mpl/a b") == 0 &&
+		    strcmp(u.v[i].upload_id, id) == 0) {
+			found++;
+			assert_true(u.v[i].initiated > 0); /* moto: always 2010 */
+		}
+	}
+	assert_int_equal(found, 1);
+	remote_uploads_clear(&u);
+	assert_int_equal(remote_mpu_list(fx.r, "other/", &u, &err), 0);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(remote_mpu_abort(fx.r, "mpl/a b", id, &err), 0);
+	assert_int_equal(remote_mpu_list(fx.r, "mpl/", &u, &err), 0);
+	for (size_t i = 0; i < u.n; i++)
+		assert_string_not_equal(u.v[i].upload_id, id);
+	remote_uploads_clear(&u);
+	free(id);
+}
+
 static void test_delete_many(void **state)
 {
 	const char *keys[] = {"dm/a", "dm/b c", "dm/sub/d", "dm/missing"};
@@ -690,6 +722,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_put_from_fd),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_copy_if_match),
+		cmocka_unit_test(test_mpu_list),
 		cmocka_unit_test(test_delete_many),
 		cmocka_unit_test(test_list_delimiter_and_order),
 		cmocka_unit_test(test_list_pagination),
