@@ -32,10 +32,11 @@ struct cli {
 	char *expire_in[STORE_LEVELS];
 	char *uid, *gid, *umask, *timeout, *upload_max_age;
 	int allow_other, default_permissions;
+	int refused; /* note_opt said why already */
 	int help, version;
 };
 
-enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
+enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS, KEY_SUID_DEV };
 
 #define OPT(t, f)                                                              \
 	{                                                                      \
@@ -63,6 +64,8 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("umask=%s", umask),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("suid", KEY_SUID_DEV),
+	FUSE_OPT_KEY("dev", KEY_SUID_DEV),
 	{ "-h", offsetof(struct cli, help), 1 },
 	{ "--help", offsetof(struct cli, help), 1 },
 	{ "-V", offsetof(struct cli, version), 1 },
@@ -126,22 +129,6 @@ static void usage(const char *prog)
 	       prog);
 }
 
-/* fuse_opt's callback for the FUSE options we need to know of: note them,
- * and keep them for FUSE (1). */
-static int note_opt(void *data, const char *arg, int key,
-		    struct fuse_args *outargs)
-{
-	struct cli *c = data;
-
-	(void)arg;
-	(void)outargs;
-	if (key == KEY_ALLOW_OTHER)
-		c->allow_other = 1;
-	else if (key == KEY_DEFAULT_PERMISSIONS)
-		c->default_permissions = 1;
-	return 1;
-}
-
 /* A whole number in base (8 or 10) up to max; -EINVAL otherwise. */
 static int parse_id(const char *s, int base, unsigned long max,
 		    unsigned long *out)
@@ -178,6 +165,30 @@ static int fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	return 1;
+}
+
+/* fuse_opt's callback for the FUSE options we need to know of: note them,
+ * and keep them for FUSE (1). */
+static int note_opt(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct cli *c = data;
+
+	(void)arg;
+	(void)outargs;
+	if (key == KEY_ALLOW_OTHER)
+		c->allow_other = 1;
+	else if (key == KEY_DEFAULT_PERMISSIONS)
+		c->default_permissions = 1;
+	else if (key == KEY_SUID_DEV) {
+		/* The store's modes and device numbers are anyone's input:
+		 * never honour them (README, "Permissions"). */
+		fail("-o %s refused: artifactfs mounts are always nosuid,nodev",
+		     arg);
+		c->refused = 1;
+		return -1;
+	}
 	return 1;
 }
 
@@ -399,7 +410,10 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (fuse_opt_parse(&args, &c, cli_spec, note_opt) < 0)
-		return fail("bad options (see --help)");
+		return c.refused ? 1 : fail("bad options (see --help)");
+	/* Setuid bits and device nodes stored in objects stay inert. */
+	if (fuse_opt_add_arg(&args, "-onosuid,nodev") < 0)
+		return fail("out of memory");
 	/* Other users may come in: the kernel checks their permissions as
 	 * on a local disk (README, "Permissions"). */
 	if (c.allow_other && !c.default_permissions &&

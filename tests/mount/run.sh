@@ -804,6 +804,13 @@ touch "$WORK/not-a-dir"
 bad_mount "a cache_dir that is a file fails at mount time" \
 	"remote=$REMOTE$ENDPOINT_OPT,cache_dir=$WORK/not-a-dir,job=$JOB"
 bad_mount "cache_size=abc fails at mount time" "$OPTS,cache_size=abc"
+bad_mount "-o suid is refused: the mount is always nosuid" "$OPTS,suid"
+bad_mount "timeout=0 fails at mount time" "$OPTS,timeout=0"
+if mount_fs "$M" "$LOG" "$OPTS"; then
+	check "the mount is nosuid and nodev" \
+		grep -Eq " $M fuse.artifactfs [^ ]*nosuid,nodev" /proc/mounts
+	umount_fs "$M" >/dev/null
+fi
 
 echo "$PASS passed, $FAIL failed"
 ((FAIL == 0))
