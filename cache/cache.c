@@ -71,6 +71,7 @@
 #define OBJ_HEX		  64
 #define NAME_MAX_LEN	  128
 #define NSTREAMS	  32
+#define NMEM		  8 /* blocks kept in memory when the disk is full */
 #define DEFAULT_MAX_BYTES (2ull * 1024 * 1024 * 1024)
 #define DEFAULT_BLOCK	  (4u * 1024 * 1024)
 #define DEFAULT_READAHEAD 4
@@ -142,7 +143,72 @@ struct cache {
 	unsigned nthreads;  /* immutable after open */
 
 	struct cache_stats st; /* lock */
+
+	/* Blocks fetched that the disk could not take (cache_dir full):
+	 * kept in memory, the last NMEM of them, so a sequential reader
+	 * gets each block once instead of once per read. */
+	struct memblk {
+		char obj[OBJ_HEX + 1]; /* "" when the slot is free */
+		uint64_t no;
+		unsigned char *data;
+		uint32_t len;
+		uint64_t stamp;
+	} mem[NMEM]; /* lock */
 };
+
+/* ---- blocks held in memory ------------------------------------------------
+ */
+
+/* The memory copy of block no of obj, or NULL.  c->lock held. */
+static struct memblk *mem_get(struct cache *c, const char *obj, uint64_t no)
+{
+	for (int i = 0; i < NMEM; i++)
+		if (c->mem[i].data && c->mem[i].no == no &&
+		    memcmp(c->mem[i].obj, obj, OBJ_HEX) == 0) {
+			c->mem[i].stamp = ++c->tick;
+			return &c->mem[i];
+		}
+	return NULL;
+}
+
+/* Keep data (len bytes, malloc'd; the cache owns it now) as block no of
+ * obj, in place of the least recently used slot.  c->lock held. */
+static void mem_put(struct cache *c, const char *obj, uint64_t no,
+		    unsigned char *data, uint32_t len)
+{
+	struct memblk *m = &c->mem[0];
+
+	for (int i = 0; i < NMEM; i++) {
+		if (c->mem[i].data && c->mem[i].no == no &&
+		    memcmp(c->mem[i].obj, obj, OBJ_HEX) == 0) {
+			m = &c->mem[i];
+			break;
+		}
+		if (!c->mem[i].data || c->mem[i].stamp < m->stamp)
+			m = &c->mem[i];
+	}
+	free(m->data);
+	memcpy(m->obj, obj, OBJ_HEX + 1);
+	m->no = no;
+	m->data = data;
+	m->len = len;
+	m->stamp = ++c->tick;
+	c->st.mem_blocks++;
+}
+
+/* Drop the memory copies of obj (every block when obj is NULL).  c->lock
+ * held. */
+static void mem_drop(struct cache *c, const char *obj)
+{
+	for (int i = 0; i < NMEM; i++) {
+		if (!c->mem[i].data ||
+		    (obj && memcmp(c->mem[i].obj, obj, OBJ_HEX) != 0))
+			continue;
+		free(c->mem[i].data);
+		c->mem[i].data = NULL;
+		c->mem[i].obj[0] = '\0';
+	}
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -735,7 +801,7 @@ static void readahead_note(struct cache *c, const char *obj, const char *key,
 		struct job *j = NULL;
 		struct block *b = NULL;
 
-		if (lookup(c, obj, no))
+		if (lookup(c, obj, no) || mem_get(c, obj, no))
 			continue;
 		if (c->qlen >= c->qmax)
 			break;
@@ -808,6 +874,10 @@ static void *fetcher(void *arg)
 			rc = fetch_block(c, b->obj, b->no, j->key, j->etag,
 					 j->len, NULL, &data, &disk, NULL);
 			pthread_mutex_lock(&c->lock);
+			if (rc == 0 && !disk && data) {
+				mem_put(c, b->obj, b->no, data, j->len);
+				data = NULL;
+			}
 			fetch_done(c, b, rc, disk, &victims);
 		} else if (b->state == B_QUEUED) {
 			hash_remove(c, b);
@@ -844,7 +914,15 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
+		struct memblk *m;
+
 		blk = lookup(c, obj, no);
+		if (!blk && (m = mem_get(c, obj, no)) != NULL) {
+			/* Fetched before, the disk could not take it. */
+			memcpy(out, m->data + a, b - a);
+			c->st.hits++;
+			goto out_locked;
+		}
 		if (!blk) {
 			blk = block_new(c, obj, no, B_FETCHING);
 			if (!blk) {
@@ -924,6 +1002,12 @@ static int read_one(struct cache *c, const char *obj, const char *key,
 			 no == 0 && len == size ? sha256 : NULL, &data, &disk,
 			 err);
 	pthread_mutex_lock(&c->lock);
+	if (rc == 0 && !disk && data) {
+		/* cache_dir is full: keep it in memory for the next reads. */
+		memcpy(out, data + a, b - a);
+		mem_put(c, obj, no, data, len);
+		data = NULL;
+	}
 	fetch_done(c, blk, rc, disk, &victims);
 	unpin(c, blk, &victims);
 out_locked:
@@ -978,6 +1062,7 @@ void cache_invalidate(struct cache *c, const char *key, const char *etag)
 	if (objid(key, etag, c->bs, obj) != 0)
 		return;
 	pthread_mutex_lock(&c->lock);
+	mem_drop(c, obj);
 	for (size_t i = 0; i < c->nbuckets; i++) {
 		for (struct block *b = c->tab[i]; b; b = b->hnext) {
 			if (memcmp(b->obj, obj, OBJ_HEX) != 0)
@@ -1391,6 +1476,7 @@ void cache_close(struct cache *c)
 	}
 	free(c->tab);
 	free(c->threads);
+	mem_drop(c, NULL); /* the threads are gone: no lock needed */
 	if (c->blocks_fd >= 0)
 		close(c->blocks_fd);
 	if (c->staging_fd >= 0)

@@ -8,6 +8,9 @@
  * directory serves them without a GET.  Each block file carries a checksum
  * verified on every read; a damaged block is dropped and fetched again.
  * Least-recently-used blocks are evicted to keep the total under max_bytes.
+ * A block the disk cannot take (cache_dir full) is kept in memory instead,
+ * the last 8 of them, so reads go on at network speed and each block is
+ * fetched once per sequential pass.
  *
  * Concurrency: every function is thread-safe.  Concurrent readers of the
  * same block cause one fetch (the others wait for it).  A sequential reader
@@ -80,6 +83,7 @@ struct cache_stats {
 	uint64_t corrupt;      /* blocks dropped on a bad checksum */
 	uint64_t corrupt_wire; /* fetches whose bytes failed the SHA-256 */
 	uint64_t readahead;    /* blocks fetched ahead of need */
+	uint64_t mem_blocks;   /* blocks kept in memory: cache_dir was full */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

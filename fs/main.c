@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -362,6 +363,27 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* Say so when cache_size is more than cache_dir has free: the cache then
+ * fills the disk first, and keeps what does not fit in memory. */
+static void warn_cache_space(struct fs *fs)
+{
+	struct statvfs sv;
+	uint64_t avail;
+	char want[32], have[32];
+
+	if (statvfs(fs->opts.cache_dir, &sv) != 0)
+		return;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail >= fs->opts.cache_size)
+		return;
+	store_size_format(fs->opts.cache_size, want, sizeof(want));
+	store_size_format(avail, have, sizeof(have));
+	fprintf(stderr,
+		"artifactfs: warning: cache_size %s is more than the %s free "
+		"in %s: blocks that do not fit are kept in memory\n",
+		want, have, fs->opts.cache_dir);
+}
+
 /* Prove cache_dir is usable before mounting (so failure is one line). */
 static int probe_cache(struct fs *fs)
 {
@@ -389,6 +411,7 @@ static int probe_cache(struct fs *fs)
 	}
 	close(fd);
 	cache_close(c);
+	warn_cache_space(fs);
 	return 0;
 }
 

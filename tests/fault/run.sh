@@ -189,6 +189,26 @@ if mount -t tmpfs -o size=16m tmpfs "$SMALL" 2>/dev/null; then
 	else
 		not_ok "mount with cache_dir on a 16 MB tmpfs"
 	fi
+	# cache_size larger than the disk: reads go on, from memory.
+	t cp src/big.bin "$WORK/big.copy"
+	art push job src/big.bin -d cold.bin -f -j "$JOB" >/dev/null 2>&1
+	rm -rf "${SMALL:?}"/*
+	if mount_fs "$M" "$LOG" "remote=$REMOTE,endpoint=$PROXY,cache_dir=$SMALL,cache_size=1G,$IDS,timeout=$TIMEOUT"; then
+		check "a cache_size above the free space is warned about" \
+			grep -q "cache_size 1.0 GiB is more than" "$LOG"
+		t0=$SECONDS
+		run cmp "$M/job/cold.bin" src/big.bin
+		el=$(elapsed "$t0")
+		check "a 20 MB read through a full 16 MB cache_dir is right ($RC)" \
+			test "$RC" -eq 0
+		check "... and ends within the hang detector (${el}s)" \
+			test "$el" -lt "$HANG"
+		run cmp "$M/job/cold.bin" src/big.bin
+		check "... and so does a second pass ($RC)" test "$RC" -eq 0
+		check "unmount succeeds" umount_fs "$M"
+	else
+		not_ok "mount with cache_size above the free space"
+	fi
 	umount "$SMALL"
 else
 	not_ok "mount a 16 MB tmpfs for cache_dir (needs root)"

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -643,6 +645,44 @@ static void test_small_object_digest(void **state)
 	free(got);
 }
 
+/* A cache_dir that takes no block (RLIMIT_FSIZE stands in for a full
+ * disk): blocks are kept in memory, each fetched once by a sequential
+ * reader, not once per read. */
+static void test_full_disk_reads_from_memory(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 6 * BS;
+	char etag[REMOTE_ETAG_MAX];
+	unsigned char *data = put_obj(f, "full", n, 11, etag);
+	unsigned char buf[4096];
+	struct rlimit rl, old;
+
+	open_cache(f, 0, 1);
+	reset_count(f);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 100; /* no block file can be written */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (size_t off = 0; off < n; off += sizeof(buf)) {
+		ssize_t r = cache_read(f->c, "full", etag, n, NULL, off,
+				       sizeof(buf), buf, NULL);
+
+		if (r != (ssize_t)sizeof(buf) ||
+		    memcmp(buf, data + off, sizeof(buf)) != 0) {
+			setrlimit(RLIMIT_FSIZE, &old);
+			fail_msg("wrong read at %zu (%zd)", off, r);
+		}
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	/* 6 blocks; read-ahead may fetch one again that it raced. */
+	if (get_count(f) > 8)
+		fail_msg("%u GETs for 6 blocks", get_count(f));
+	assert_int_equal(stats(f).block_bytes, 0);
+	assert_true(stats(f).mem_blocks >= 6);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +705,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_staging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readahead, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_reads_from_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_object_digest, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_and_busy, setup,
