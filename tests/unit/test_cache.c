@@ -29,6 +29,7 @@
 #include "digest.h"
 #include "fault.h"
 #include "remote.h"
+#include "store_fixture.h"
 
 #define BS (64u * 1024)
 
@@ -103,33 +104,12 @@ static struct cache_stats stats(struct fixture *f)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct remote_config cfg = { 0 };
-	struct remote_error err = { { 0 } };
-	struct remote *file = NULL;
-	char url[128];
-	char rdir[96];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/afs-cache-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(rdir, sizeof(rdir), "%s/remote", f->dir);
+	store_fixture_open(f->dir, sizeof(f->dir), "cache", &f->r);
 	snprintf(f->cdir, sizeof(f->cdir), "%s/cache", f->dir);
-	assert_int_equal(mkdir(rdir, 0700), 0);
-	snprintf(url, sizeof(url), "file://%s", rdir);
-	cfg.url = url;
-	assert_int_equal(remote_open(&cfg, &file, &err), 0);
-	assert_int_equal(remote_fault_wrap(file, &f->r), 0);
 	*state = f;
 	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int teardown(void **state)
@@ -139,7 +119,7 @@ static int teardown(void **state)
 	cache_close(f->c);
 	remote_fault_clear(f->r);
 	remote_close(f->r); /* and the store it wraps */
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_rmtree(f->dir);
 	free(f);
 	return 0;
 }

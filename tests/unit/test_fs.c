@@ -32,6 +32,7 @@
 
 #include "fault.h"
 #include "fs.h"
+#include "store_fixture.h"
 #include "xfer.h"
 
 #define JOB "artifacts/jobs/j1/"
@@ -68,22 +69,13 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct remote_config cfg = { 0 };
 	struct remote_error err = { { 0 } };
 	struct cache_opts co = { 0 };
-	struct remote *file = NULL;
-	char url[128], rdir[96], cdir[96];
+	char cdir[96];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/afs-fs-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(rdir, sizeof(rdir), "%s/remote", f->dir);
+	store_fixture_open(f->dir, sizeof(f->dir), "fs", &f->fault);
 	snprintf(cdir, sizeof(cdir), "%s/cache", f->dir);
-	assert_int_equal(mkdir(rdir, 0700), 0);
-	snprintf(url, sizeof(url), "file://%s", rdir);
-	cfg.url = url;
-	assert_int_equal(remote_open(&cfg, &file, &err), 0);
-	assert_int_equal(remote_fault_wrap(file, &f->fault), 0);
 
 	assert_int_equal(fs_context_new(&f->fs), 0);
 	f->fs->remote = f->fault;
@@ -113,15 +105,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -129,7 +112,7 @@ static int teardown(void **state)
 	unlimit();
 	remote_fault_clear(f->fault);
 	fs_context_free(f->fs); /* closes the fault remote and the store */
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_rmtree(f->dir);
 	free(f);
 	return 0;
 }

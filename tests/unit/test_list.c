@@ -21,6 +21,7 @@
 
 #include "fault.h"
 #include "remote.h"
+#include "store_fixture.h"
 
 struct fixture {
 	char dir[64];
@@ -45,30 +46,12 @@ static void on_warn(void *ctx, const char *msg)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct remote_config cfg = { 0 };
-	struct remote_error err = { { 0 } };
-	struct remote *file = NULL;
-	char url[128];
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/afs-list-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(url, sizeof(url), "file://%s", f->dir);
-	cfg.url = url;
-	assert_int_equal(remote_open(&cfg, &file, &err), 0);
-	assert_int_equal(remote_fault_wrap(file, &f->r), 0);
+	store_fixture_open(f->dir, sizeof(f->dir), "list", &f->r);
 	remote_set_warn(f->r, on_warn, f);
 	*state = f;
 	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static int teardown(void **state)
@@ -76,7 +59,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	remote_close(f->r);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fixture_rmtree(f->dir);
 	free(f);
 	return 0;
 }
