@@ -66,6 +66,65 @@ int fs_context_start(struct fs *fs, const struct cache_opts *co,
 	return 0;
 }
 
+struct drain_timer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	double grace;
+	struct remote *r;
+};
+
+/* After grace seconds still draining: cancel every request in flight. */
+static void *drain_timer(void *arg)
+{
+	struct drain_timer *t = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)t->grace;
+	until.tv_nsec += (long)((t->grace - (double)(time_t)t->grace) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->lock);
+	while (!t->done &&
+	       pthread_cond_timedwait(&t->cond, &t->lock, &until) != ETIMEDOUT)
+		;
+	if (!t->done)
+		remote_cancel(t->r);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+void fs_context_drain(struct fs *fs, double grace)
+{
+	struct drain_timer t = { .grace = grace, .r = fs->remote };
+	pthread_t th;
+	int timer;
+
+	if (!fs->remote || (!fs->pool && !fs->meta_pool))
+		return;
+	pthread_mutex_init(&t.lock, NULL);
+	pthread_cond_init(&t.cond, NULL);
+	timer = pthread_create(&th, NULL, drain_timer, &t) == 0;
+	if (fs->pool)
+		remote_pool_wait(fs->pool);
+	if (fs->meta_pool)
+		remote_pool_wait(fs->meta_pool);
+	pthread_mutex_lock(&t.lock);
+	t.done = 1;
+	pthread_cond_broadcast(&t.cond);
+	pthread_mutex_unlock(&t.lock);
+	if (timer)
+		pthread_join(th, NULL);
+	if (remote_cancelled(fs->remote))
+		fs_log(fs, "stopped what was still in flight after %.0f s",
+		       grace);
+	pthread_cond_destroy(&t.cond);
+	pthread_mutex_destroy(&t.lock);
+}
+
 void fs_context_free(struct fs *fs)
 {
 	if (!fs)

@@ -128,8 +128,8 @@ struct fs_opts {
 	uint32_t block_size;
 	int64_t expire_in[STORE_LEVELS]; /* seconds, or STORE_NEVER */
 	double metadata_ttl;
-	double timeout;	       /* seconds: remote_config.timeout */
-	double sweep_interval; /* seconds between sweeps; 0: never */
+	double timeout;		/* seconds: remote_config.timeout */
+	double sweep_interval;	/* seconds between sweeps; 0: never */
 	int64_t upload_max_age; /* seconds: older unfinished uploads are
 				   aborted by the sweeper */
 	int debug, foreground, read_only;
@@ -550,6 +550,11 @@ int fs_context_new(struct fs **out);
  * pools.  -errno with err set. */
 int fs_context_start(struct fs *fs, const struct cache_opts *co,
 		     struct remote_error *err);
+/* Let the queued jobs (part uploads, metadata copies) finish, for grace
+ * seconds at most: then every request still in flight is cancelled
+ * (remote_cancel) and fails, logged.  At unmount, after the FUSE loop has
+ * ended.  Never fails. */
+void fs_context_drain(struct fs *fs, double grace);
 /* Finish queued jobs (metadata copies), then free everything fs owns:
  * pools, cache, inode table, remote, options.  NULL is fine.  The
  * sweeper must be stopped first. */

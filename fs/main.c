@@ -540,6 +540,10 @@ out:
 	}
 	if (sweeping)
 		fs_sweeper_stop(fs);
+	/* Pending uploads get the operations' deadline, then are stopped:
+	 * unmount (and SIGTERM) never waits on a stuck server for long. */
+	if (fs)
+		fs_context_drain(fs, fs->opts.timeout);
 	fs_context_free(fs);
 	for (int l = 0; l < STORE_LEVELS; l++)
 		free(c.ids[l]);

@@ -111,6 +111,42 @@ check "a byte flipped on the wire is never served ($RC: ${OUT:0:100})" \
 check "... it was fetched again: the read is right" test "$RC" -eq 0
 fault clear
 
+# -- SIGTERM while uploads are stuck on a stalled server --
+t cp src/old.txt "$M/job/termed.bin"
+fault "set?mode=stall&method=PUT"
+python3 -c '
+import sys, time
+with open(sys.argv[1], "wb") as f:
+    chunk = open(sys.argv[2], "rb").read(4 << 20)
+    for _ in range(100):
+        f.write(chunk)
+        f.flush()
+        time.sleep(0.1)
+' "$M/job/termed.bin" src/big.bin 2>/dev/null &
+writer=$!
+sleep 2
+dpid=${MOUNT_PID[$M]}
+t0=$SECONDS
+kill -TERM "$dpid"
+while kill -0 "$dpid" 2>/dev/null && (($(elapsed "$t0") < HANG)); do
+	sleep 0.2
+done
+el=$(elapsed "$t0")
+check "SIGTERM with uploads stuck on a stalled server: the daemon exits within the hang detector (${el}s, timeout=$TIMEOUT)" \
+	bash -c "! kill -0 $dpid 2>/dev/null"
+echo "# SIGTERM with stalled uploads: the daemon was gone after ${el}s"
+kill -KILL "$dpid" 2>/dev/null
+wait "$dpid" 2>/dev/null
+unset "MOUNT_PID[$M]"
+kill "$writer" 2>/dev/null
+wait "$writer" 2>/dev/null
+fault clear
+check "... and nothing is left mounted" bash -c "! mountpoint -q '$M'"
+timeout 10 fusermount3 -uz "$M" 2>/dev/null
+check "... and the old version is intact" \
+	same "$(pulled job termed.bin)" src/old.txt
+mount_fs "$M" "$LOG" "$POPTS"
+
 # -- a SIGKILL of the daemon in the middle of a write --
 t cp src/old.txt "$M/job/killed.bin"
 # A writer that keeps its file open: parts are uploaded while it writes,
