@@ -426,9 +426,12 @@ static int inherit_expiry(const struct cli_args *a, struct remote *r,
 		cli_fail(a, "%s", cli_errmsg(&err, rc));
 		goto out;
 	}
-	if (secs != STORE_NEVER && secs <= INT64_MAX - now) {
+	/* The rule was checked when it was set; if the time since has
+	 * carried it past 9999, the latest expiry there is, not none. */
+	if (secs != STORE_NEVER) {
 		ctx->has_expiry = 1;
-		ctx->expires_at = now + secs;
+		if (store_expiry_after(now, secs, &ctx->expires_at))
+			ctx->expires_at = STORE_TIME_MAX;
 	}
 out:
 	free(store);
@@ -467,16 +470,13 @@ int cli_push(int argc, char **argv, mode_t um)
 			goto out;
 		}
 		now = (int64_t)time(NULL);
-		if (secs != STORE_NEVER) {
-			if (secs > INT64_MAX - now) {
-				cli_fail(&a, "--expire-in '%s' is too far away",
-					 a.expire_in);
-				rc = -EINVAL;
-				goto out;
-			}
-			ctx.has_expiry = 1;
-			ctx.expires_at = now + secs;
+		if (store_expiry_after(now, secs, &ctx.expires_at)) {
+			cli_fail(&a, "--expire-in '%s' is too far away (past 9999-12-31T23:59:59Z)",
+				 a.expire_in);
+			rc = -EINVAL;
+			goto out;
 		}
+		ctx.has_expiry = secs != STORE_NEVER;
 	}
 
 	/* What is pushed: a stream, a file or a directory. */

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -215,7 +216,9 @@ static int apply_options(struct fs *fs, struct cli *c)
 			o->ids[l] = strdup(env);
 		o->expire_in[l] = STORE_NEVER;
 		if (c->expire_in[l] &&
-		    store_duration_parse(c->expire_in[l], &o->expire_in[l]))
+		    (store_duration_parse(c->expire_in[l], &o->expire_in[l]) ||
+		     store_expiry_after((int64_t)time(NULL), o->expire_in[l],
+					&(int64_t){ 0 })))
 			return fail(
 				"bad %s_expire_in '%s' (try 2w, 30d, never)",
 				store_level_name(l), c->expire_in[l]);

@@ -86,10 +86,11 @@ static void init_new(struct fs *fs, const struct fs_caller *ctx,
 	dur = inherited_expiry(fs, in->key);
 	if (dur == STORE_NEVER)
 		dur = fs->opts.expire_in[in->level];
-	/* An expiry past the end of time is no expiry. */
-	if (dur != STORE_NEVER &&
-	    __builtin_add_overflow((int64_t)now.tv_sec, dur, &in->expires_at))
-		in->expires_at = 0;
+	/* Durations were checked against the clock when set (mount option,
+	 * setfattr); one that time has carried past 9999 gets the latest
+	 * expiry there is, never none. */
+	if (store_expiry_after((int64_t)now.tv_sec, dur, &in->expires_at))
+		in->expires_at = STORE_TIME_MAX;
 out:
 	in->attr_until = fs_monotonic() + fs->opts.metadata_ttl;
 }

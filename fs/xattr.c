@@ -410,11 +410,17 @@ out:
 	return rc;
 }
 
-/* Trim trailing NULs and newlines that setfattr or echo may add. */
+/* Trim trailing NULs and newlines that setfattr or echo may add; a NUL
+ * left inside makes the value junk (NULL, errno EINVAL), so "2w\0x" is
+ * never read as "2w". */
 static char *value_str(const char *value, size_t size)
 {
 	while (size > 0 && (value[size - 1] == '\0' || value[size - 1] == '\n'))
 		size--;
+	if (memchr(value, '\0', size)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	return strndup(value, size);
 }
 
@@ -447,22 +453,21 @@ void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	v = value_str(value, size);
 	if (!v) {
-		fuse_reply_err(req, ENOMEM);
+		if (errno == EINVAL)
+			fs_log(fs, "%s: a NUL inside the value", name);
+		fuse_reply_err(req, errno == EINVAL ? EINVAL : ENOMEM);
 		return;
 	}
 	if (strcasecmp(v, "never") == 0) {
 		when = 0;
 	} else if (strcmp(name, XA_EXPIRE_IN) == 0) {
-		rc = store_duration_parse(v, &dur);
-		if (rc == 0 && dur == STORE_NEVER)
-			when = 0;
-		else if (rc == 0 &&
-			 __builtin_add_overflow(fs->now(), dur, &when))
-			rc = -EINVAL;
-		else if (rc == 0)
+		rc = store_duration_parsen(v, strlen(v), &dur);
+		if (rc == 0)
+			rc = store_expiry_after(fs->now(), dur, &when);
+		if (rc == 0 && dur != STORE_NEVER)
 			rule = v;
 	} else {
-		rc = store_time_parse(v, &when);
+		rc = store_time_parsen(v, strlen(v), &when);
 		if (rc == 0 && when <= fs->now())
 			rc = -EINVAL; /* already past */
 	}

@@ -3,7 +3,7 @@
  * README ("Expiry, through extended attributes"), as Semaphore's `artifact push --expire-in` and GitLab's
  * `artifacts:expire_in` write them.
  *
- * Grammar (case-insensitive; at most STORE_DURATION_MAX bytes):
+ * Grammar (case-insensitive; at most STORE_DURATION_LEN_MAX bytes):
  *
  *     duration := space* ( "never" | term ( sep term )* ) space*
  *     term     := number space* unit?
@@ -40,7 +40,13 @@
  * - A unit without a number ("day") is -EINVAL (ChronicDuration reads "1
  *   day"); so are unknown words (ChronicDuration ignores them unless told
  *   to raise), signs, other punctuation, a separator at the start or end,
- *   a zero total, and a total that overflows int64 or equals STORE_NEVER.
+ *   a zero total, and a total that overflows: one past
+ *   STORE_DURATION_MAX (the seconds from 1970 to 9999-12-31T23:59:59Z),
+ *   since no expiry that far away can be written ("10000y" is -EINVAL,
+ *   never a silent "never").  A caller adding it to the time now still
+ *   checks the sum (store_expiry_after).
+ * - Input with a length (store_duration_parsen, for xattr values) must
+ *   hold no NUL: "2w\0junk" is -EINVAL, not "2w".
  * - The same unit may repeat and units may come in any order; they add
  *   up, as in ChronicDuration.
  */
@@ -51,7 +57,7 @@
 #include <string.h>
 
 /* Longer input is refused before it is looked at. */
-#define STORE_DURATION_MAX 256
+#define STORE_DURATION_LEN_MAX 256
 
 #define DUR_MIN 60
 #define DUR_HOUR (60 * DUR_MIN)
@@ -148,11 +154,11 @@ static int add_term(int64_t *acc, int64_t n, int64_t mult)
 }
 
 /*
- * Parse s per the grammar above.  *seconds is written only on success:
- * STORE_NEVER for "never", else a total in [1, INT64_MAX - 1].  -EINVAL on
- * anything else, including NULL.
+ * Parse the len bytes at s per the grammar above.  *seconds is written
+ * only on success: STORE_NEVER for "never", else a total in [1,
+ * STORE_DURATION_MAX].  -EINVAL on anything else, including NULL.
  */
-int store_duration_parse(const char *s, int64_t *seconds)
+int store_duration_parsen(const char *s, size_t len, int64_t *seconds)
 {
 	const char *p, *end, *w;
 	int64_t total = 0, n;
@@ -161,12 +167,8 @@ int store_duration_parse(const char *s, int64_t *seconds)
 	int bare_first = 0;  /* the first term had no unit */
 	int pending_sep = 0; /* a separator word or comma awaits a term */
 	int rank, rc = -EINVAL;
-	size_t len;
 
-	if (!s)
-		goto out;
-	len = strnlen(s, STORE_DURATION_MAX + 1);
-	if (len > STORE_DURATION_MAX)
+	if (!s || len > STORE_DURATION_LEN_MAX || memchr(s, '\0', len))
 		goto out;
 	p = s;
 	end = s + len;
@@ -250,10 +252,19 @@ int store_duration_parse(const char *s, int64_t *seconds)
 		terms++;
 		pending_sep = 0;
 	}
-	if (pending_sep || terms == 0 || total <= 0 || total == STORE_NEVER)
+	if (pending_sep || terms == 0 || total <= 0 ||
+	    total > STORE_DURATION_MAX)
 		goto out;
 	*seconds = total;
 	rc = 0;
 out:
 	return rc;
+}
+
+int store_duration_parse(const char *s, int64_t *seconds)
+{
+	if (!s)
+		return -EINVAL;
+	return store_duration_parsen(s, strnlen(s, STORE_DURATION_LEN_MAX + 1),
+				     seconds);
 }

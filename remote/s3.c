@@ -660,6 +660,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	}
 	if (!colon)
 		return n;
+	/* A NUL would cut the value short ("2w\0junk" read as "2w"): such a
+	 * header is junk, and ignored. */
+	if (memchr(p, '\0', n))
+		return n;
 	nlen = (size_t)(colon - p);
 	if (nlen == 0 || nlen >= sizeof(name))
 		return n;

@@ -20,10 +20,6 @@
 
 /* The largest mode we accept from metadata: type bits plus permissions. */
 #define STORE_MODE_MAX 0177777u
-/* RFC 3339 years have four digits: 0000-01-01T00:00:00Z to
- * 9999-12-31T23:59:59Z. */
-#define STORE_TIME_MIN (-62167219200LL)
-#define STORE_TIME_MAX 253402300799LL
 
 /* ---- levels ------------------------------------------------------------ */
 
@@ -514,16 +510,20 @@ static int64_t days_from_civil(int64_t y, int m, int d)
  * length (dropped: expiry is kept in whole seconds), then 'Z', 'z' or
  * +HH:MM / -HH:MM.  Fields are range-checked (day against the month, leap
  * years included; a leap second :60 is accepted and counts as the next
- * second).  -EINVAL on anything else.
+ * second), and so is the result: an offset that moves it out of the years
+ * 0000-9999 makes a time no one can write back.  Every one of the len
+ * bytes must be accounted for (a NUL among them is junk).  -EINVAL on
+ * anything else.
  */
-int store_time_parse(const char *s, int64_t *t)
+int store_time_parsen(const char *s, size_t len, int64_t *t)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	const char *p;
+	const char *p, *end;
 	int64_t v;
 
-	if (!s || strlen(s) < 20)
+	if (!s || len < 20 || memchr(s, '\0', len))
 		return -EINVAL;
+	end = s + len;
 	y = digits_at(s, 4);
 	mo = digits_at(s + 5, 2);
 	d = digits_at(s + 8, 2);
@@ -541,16 +541,16 @@ int store_time_parse(const char *s, int64_t *t)
 		return -EINVAL;
 
 	p = s + 19;
-	if (*p == '.') {
+	if (p < end && *p == '.') {
 		p++;
-		if (!is_digit(*p))
+		if (p == end || !is_digit(*p))
 			return -EINVAL;
-		while (is_digit(*p))
+		while (p < end && is_digit(*p))
 			p++;
 	}
-	if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+	if (end - p == 1 && (p[0] == 'Z' || p[0] == 'z')) {
 		sign = 0;
-	} else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 &&
+	} else if (end - p == 6 && (p[0] == '+' || p[0] == '-') &&
 		   p[3] == ':') {
 		sign = p[0] == '+' ? 1 : -1;
 		oh = digits_at(p + 1, 2);
@@ -564,7 +564,29 @@ int store_time_parse(const char *s, int64_t *t)
 	v = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	/* local = UTC + offset, so UTC = local - offset. */
 	v -= (int64_t)sign * (oh * 3600 + om * 60);
+	if (v < STORE_TIME_MIN || v > STORE_TIME_MAX)
+		return -EINVAL;
 	*t = v;
+	return 0;
+}
+
+int store_time_parse(const char *s, int64_t *t)
+{
+	return s ? store_time_parsen(s, strlen(s), t) : -EINVAL;
+}
+
+int store_expiry_after(int64_t now, int64_t dur, int64_t *at)
+{
+	int64_t v;
+
+	if (dur == STORE_NEVER) {
+		*at = 0;
+		return 0;
+	}
+	if (dur <= 0 || __builtin_add_overflow(now, dur, &v) ||
+	    v > STORE_TIME_MAX)
+		return -EINVAL;
+	*at = v;
 	return 0;
 }
 

@@ -84,20 +84,41 @@ int store_meta_encode(const struct store_meta *sm, struct remote_meta *m);
 /* Whether an object with this metadata has expired at time now. */
 int store_meta_expired(const struct store_meta *sm, int64_t now);
 
+/* RFC 3339 has four-digit years: the times it can name, in seconds since
+ * the epoch, are 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+#define STORE_TIME_MIN (-62167219200LL)
+#define STORE_TIME_MAX 253402300799LL
+
 /* RFC 3339 UTC: "2026-12-24T00:00:00Z".  buf has at least 32 bytes.  ""
  * for a time outside the years 0000-9999. */
 void store_time_format(int64_t t, char *buf, size_t len);
 /* Parse RFC 3339 (Z or +hh:mm offset, optional fraction) to seconds since
- * the epoch.  -EINVAL on anything else. */
+ * the epoch.  A time outside [STORE_TIME_MIN, STORE_TIME_MAX] once its
+ * offset is applied, or anything else: -EINVAL. */
 int store_time_parse(const char *s, int64_t *t);
+/* The same for the len bytes at s (not NUL-terminated, e.g. an xattr
+ * value): a NUL among them is -EINVAL. */
+int store_time_parsen(const char *s, size_t len, int64_t *t);
 
 /* Parse a duration (README, "Expiry, through extended attributes"): "never" gives *seconds =
  * STORE_NEVER; Semaphore's "2w", "30d", "1m" (30 days), "1y"; GitLab's
  * "3 mins 4 sec", "2h20min", "47 yrs 6 mos and 4d"; a bare number is
- * seconds.  Case-insensitive.  Zero, overflow, garbage: -EINVAL.  The full
- * grammar and where it departs from GitLab is at the top of duration.c. */
-#define STORE_NEVER INT64_MAX
+ * seconds.  Case-insensitive.  Zero, garbage, and overflow: a total past
+ * STORE_DURATION_MAX, which no expiry could end within, is -EINVAL.  The
+ * full grammar and where it departs from GitLab is at the top of
+ * duration.c. */
+#define STORE_NEVER	   INT64_MAX
+#define STORE_DURATION_MAX STORE_TIME_MAX
 int store_duration_parse(const char *s, int64_t *seconds);
+/* The same for the len bytes at s (not NUL-terminated, e.g. an xattr
+ * value): a NUL among them is -EINVAL. */
+int store_duration_parsen(const char *s, size_t len, int64_t *seconds);
+
+/* The expiry dur seconds (a parsed duration) after now: *at = now + dur,
+ * or 0 (no expiry) when dur is STORE_NEVER.  -EINVAL, *at untouched, when
+ * dur is not positive or the expiry would pass STORE_TIME_MAX
+ * (9999-12-31T23:59:59Z, the last time x-amz-meta-expires-at can hold). */
+int store_expiry_after(int64_t now, int64_t dur, int64_t *at);
 
 /* Parse a size: "512M", "10G", "4k", "1048576", "1MiB".  K, M, G, T, P, E
  * (either case) are powers of 1024, with an optional "B" or "iB" ("1MB" =

@@ -199,6 +199,10 @@ check "nothing was written for the missing artifact" test ! -e pulls/nope.txt
 
 expect 1 "a malformed --expire-in is refused" push job src/a.txt -d exp/bad -e "3 fortnights"
 expect 1 "an unparsable --expire-in is refused" push job src/a.txt -d exp/bad -e soon
+expect 1 "an --expire-in that overflows is refused" push job src/a.txt -d exp/bad -e 10000y
+check "it is called invalid, not taken as never" has "$ERR" "invalid --expire-in '10000y'"
+expect 1 "an expiry past 9999-12-31 is refused" push job src/a.txt -d exp/bad -e 8000y
+check "it is called too far away" has "$ERR" "--expire-in '8000y' is too far away"
 expect 0 "push with --expire-in 2w" push job src/a.txt -d exp/later.txt -e 2w
 expect 0 "an unexpired artifact pulls" pull job exp/later.txt -d pulls/later.txt
 expect 0 "push with -e 1s" push job src/a.txt -d exp/soon.txt -e 1s

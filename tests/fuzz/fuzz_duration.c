@@ -20,9 +20,11 @@
  * any read past the string; inputs with an embedded NUL are parsed up to it,
  * as C callers would.  Invariants are checked with CHECK(), which aborts
  * even under NDEBUG:
- *   - a duration that parses is STORE_NEVER or in [1, STORE_NEVER);
- *   - a time that parses formats back (when gmtime can) to a string that
- *     parses to the same second;
+ *   - a duration that parses is STORE_NEVER or in [1,
+ *     STORE_DURATION_MAX]; with its length given (the *_parsen variants,
+ *     which see the whole input) an input holding a NUL never parses;
+ *   - a time that parses lies in [STORE_TIME_MIN, STORE_TIME_MAX] and
+ *     formats back to a string that parses to the same second;
  *   - a size that parses formats into a terminated string of < 32 bytes;
  *   - a trimmed path that is safe makes a key with the right prefix, or
  *     -ENAMETOOLONG; store_key never accepts an unsafe path;
@@ -57,9 +59,28 @@ static void fuzz_duration(const char *s)
 
 	CHECK(rc == 0 || rc == -EINVAL);
 	if (rc == 0)
-		CHECK(v == STORE_NEVER || (v > 0 && v < STORE_NEVER));
+		CHECK(v == STORE_NEVER || (v > 0 && v <= STORE_DURATION_MAX));
 	else
 		CHECK(v == -1);
+}
+
+/* The length-taking parsers over the raw input, NULs included. */
+static void fuzz_parsen(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	int has_nul = memchr(data, '\0', size) != NULL;
+	int64_t v = -1, t = 0;
+	int rc;
+
+	rc = store_duration_parsen(s, size, &v);
+	CHECK(rc == 0 || rc == -EINVAL);
+	CHECK(rc != 0 || !has_nul);
+	CHECK(rc != 0 || v == STORE_NEVER ||
+	      (v > 0 && v <= STORE_DURATION_MAX));
+	rc = store_time_parsen(s, size, &t);
+	CHECK(rc == 0 || rc == -EINVAL);
+	CHECK(rc != 0 || !has_nul);
+	CHECK(rc != 0 || (t >= STORE_TIME_MIN && t <= STORE_TIME_MAX));
 }
 
 /* Times: what parses formats (within gmtime's range) to canonical UTC,
@@ -75,9 +96,8 @@ static void fuzz_time(const char *s)
 		return;
 	store_time_format(t, buf, sizeof(buf));
 	CHECK(memchr(buf, '\0', sizeof(buf)) != NULL);
-	/* Offsets can move 0000-01-01 or 9999-12-31 out of four digits. */
-	if (t < -62167219200LL || t > 253402300799LL)
-		return;
+	/* Offsets never move a time out of the years 0000-9999. */
+	CHECK(t >= STORE_TIME_MIN && t <= STORE_TIME_MAX);
 	CHECK(buf[0] != '\0');
 	CHECK(store_time_parse(buf, &back) == 0);
 	CHECK(back == t);
@@ -170,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_size(s);
 	fuzz_path(s);
 	fuzz_meta(s);
+	fuzz_parsen(data, size);
 	free(s);
 	return 0;
 }

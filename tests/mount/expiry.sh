@@ -93,6 +93,15 @@ fails_with "zero is EINVAL" "Invalid argument" \
 	setfattr -n user.expire_in -v 0d "$J/report.txt"
 fails_with "an absolute time in the past is EINVAL" "Invalid argument" \
 	setfattr -n user.expires_at -v 2001-01-01T00:00:00Z "$J/report.txt"
+fails_with "a duration that overflows is EINVAL, not never" "Invalid argument" \
+	setfattr -n user.expire_in -v 10000y "$J/report.txt"
+fails_with "an expiry past 9999-12-31 is EINVAL" "Invalid argument" \
+	setfattr -n user.expire_in -v 8000y "$J/report.txt"
+fails_with "a time past 9999-12-31T23:59:59Z is EINVAL" "Invalid argument" \
+	setfattr -n user.expires_at -v 9999-12-31T23:59:59-01:00 "$J/report.txt"
+# "2w", a NUL, "junk" (setfattr's 0x form sends the bytes as they are).
+fails_with "a value with a NUL inside is EINVAL" "Invalid argument" \
+	setfattr -n user.expire_in -v 0x3277006a756e6b "$J/report.txt"
 check "after bad values the old expiry stands" \
 	test "$(xa user.expires_at "$J/report.txt")" = "$at"
 

@@ -107,10 +107,12 @@ static const struct {
 	{ "1 year 1", YEAR + MONTH },
 	{ "1 hour 30 15", HOUR + 30 * MIN + 15 },
 	{ "1 hour and 30", HOUR + 30 * MIN },
-	/* Limits: the largest total below STORE_NEVER. */
-	{ "9223372036854775806", INT64_MAX - 1 },
-	{ "106751991167300d", 106751991167300LL * DAY },
-	{ "292471208677y", 292471208677LL * YEAR },
+	/* Limits: the largest totals up to STORE_DURATION_MAX, the seconds
+	 * from 1970 to 9999-12-31T23:59:59Z. */
+	{ "253402300799", STORE_DURATION_MAX },
+	{ "2932896d", 2932896LL * DAY },
+	{ "8035y", 8035LL * YEAR },
+	{ "8035 years 3 mos", 8035LL * YEAR + 3 * MONTH },
 };
 
 static const char *const bad[] = {
@@ -173,7 +175,17 @@ static const char *const bad[] = {
 	"1 2",
 	"1 sec 5",
 	"1 min 30 15",
-	/* overflow and the STORE_NEVER value itself */
+	/* overflow: past STORE_DURATION_MAX, never a silent "never" */
+	"253402300800",
+	"2932897d",
+	"8036y",
+	"10000y",
+	"10000 years",
+	"8035y 1y",
+	"9223372036854775806",
+	"106751991167300d",
+	"292471208677y",
+	/* overflow of int64 and the STORE_NEVER value itself */
 	"9223372036854775807",
 	"9223372036854775808",
 	"99999999999999999999999999",
@@ -233,12 +245,63 @@ static void test_duration_length(void **state)
 	assert_int_equal(store_duration_parse(buf, &v), -EINVAL);
 }
 
+/* With a length: exactly those bytes count, and a NUL among them is junk,
+ * never the end of the value. */
+static void test_duration_parsen(void **state)
+{
+	int64_t v = -42;
+
+	(void)state;
+	assert_int_equal(store_duration_parsen("2w", 2, &v), 0);
+	assert_int_equal(v, 2 * WEEK);
+	assert_int_equal(store_duration_parsen("3dxyz", 2, &v), 0);
+	assert_int_equal(v, 3 * DAY);
+	assert_int_equal(store_duration_parsen("never", 5, &v), 0);
+	assert_int_equal(v, STORE_NEVER);
+	v = -42;
+	assert_int_equal(store_duration_parsen("2w\0junk", 7, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen("2w\0", 3, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen("\0002w", 3, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen("never\0", 6, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen("2w junk", 7, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen("", 0, &v), -EINVAL);
+	assert_int_equal(store_duration_parsen(NULL, 2, &v), -EINVAL);
+	assert_int_equal(v, -42);
+}
+
+/* Adding a duration to the time now: "never" is no expiry, and nothing
+ * may land past 9999-12-31T23:59:59Z (x-amz-meta-expires-at's last). */
+static void test_expiry_after(void **state)
+{
+	const int64_t now = 1798070400; /* 2026-12-24 */
+	int64_t at = -42;
+
+	(void)state;
+	assert_int_equal(store_expiry_after(now, 2 * WEEK, &at), 0);
+	assert_int_equal(at, now + 2 * WEEK);
+	assert_int_equal(store_expiry_after(now, STORE_NEVER, &at), 0);
+	assert_int_equal(at, 0);
+	assert_int_equal(store_expiry_after(now, STORE_TIME_MAX - now, &at), 0);
+	assert_int_equal(at, STORE_TIME_MAX);
+	at = -42;
+	assert_int_equal(store_expiry_after(now, STORE_TIME_MAX - now + 1, &at),
+			 -EINVAL);
+	assert_int_equal(store_expiry_after(now, 8035 * YEAR, &at), -EINVAL);
+	assert_int_equal(store_expiry_after(now, STORE_NEVER - 1, &at),
+			 -EINVAL);
+	assert_int_equal(store_expiry_after(now, 0, &at), -EINVAL);
+	assert_int_equal(store_expiry_after(now, -1, &at), -EINVAL);
+	assert_int_equal(at, -42);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_good),
 		cmocka_unit_test(test_duration_bad),
 		cmocka_unit_test(test_duration_length),
+		cmocka_unit_test(test_duration_parsen),
+		cmocka_unit_test(test_expiry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -512,6 +512,9 @@ static const struct {
 	{ "0000-01-01T00:00:00Z", -62167219200 },
 	{ "2016-12-31T23:59:60Z", 1483228800 }, /* leap second */
 	{ "2026-01-01T00:00:00+23:59", 1767225600 - 86340 },
+	/* Offsets that stay within the years 0000-9999. */
+	{ "9999-12-31T23:30:00-00:29", 253402300740 },
+	{ "0000-01-01T01:00:00+01:00", -62167219200 },
 };
 
 static const char *const time_bad[] = {
@@ -551,6 +554,12 @@ static const char *const time_bad[] = {
 	"2026-12-24T00:00:00+",
 	"2026-12-24T00:00:00-",
 	"2026-12-24T00:00:00+1",
+	/* Past 9999-12-31T23:59:59Z (or before year 0) once the offset is
+	 * applied: no expiry may name such a time. */
+	"9999-12-31T23:59:59-00:01",
+	"9999-12-31T23:00:00-01:00",
+	"9999-12-31T12:00:00-23:59",
+	"0000-01-01T00:00:00+00:01",
 };
 
 static void test_time_parse(void **state)
@@ -573,6 +582,38 @@ static void test_time_parse(void **state)
 		assert_int_equal(t, 42);
 	}
 	assert_int_equal(store_time_parse(NULL, &t), -EINVAL);
+}
+
+/* With a length: exactly those bytes count; a NUL among them is junk. */
+static void test_time_parsen(void **state)
+{
+	static const char z[] = "2026-12-24T00:00:00Z";
+	int64_t t = 42;
+
+	(void)state;
+	assert_int_equal(store_time_parsen(z, sizeof(z) - 1, &t), 0);
+	assert_int_equal(t, 1798070400);
+	assert_int_equal(store_time_parsen("2026-12-24T00:00:00Zjunk", 20, &t),
+			 0);
+	assert_int_equal(t, 1798070400);
+	assert_int_equal(
+		store_time_parsen("2026-12-24T00:00:00+01:00xx", 25, &t), 0);
+	assert_int_equal(t, 1798070400 - 3600);
+	t = 42;
+	assert_int_equal(store_time_parsen(z, sizeof(z), &t), -EINVAL);
+	assert_int_equal(
+		store_time_parsen("2026-12-24T00:00:00Z\0junk", 25, &t),
+		-EINVAL);
+	assert_int_equal(store_time_parsen("2026-12-24T00:00:00\0Z", 21, &t),
+			 -EINVAL);
+	assert_int_equal(store_time_parsen("2026-12-24T00:00:00.\0Z", 22, &t),
+			 -EINVAL);
+	assert_int_equal(store_time_parsen(z, 19, &t), -EINVAL);
+	assert_int_equal(store_time_parsen(z, 21 - 2, &t), -EINVAL);
+	assert_int_equal(store_time_parsen("2026-12-24T00:00:00Z ", 21, &t),
+			 -EINVAL);
+	assert_int_equal(store_time_parsen(NULL, 20, &t), -EINVAL);
+	assert_int_equal(t, 42);
 }
 
 static void test_time_format(void **state)
@@ -749,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_meta_encode_invalid),
 		cmocka_unit_test(test_meta_expired),
 		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_parsen),
 		cmocka_unit_test(test_time_format),
 		cmocka_unit_test(test_time_round_trip),
 		cmocka_unit_test(test_size_parse),
