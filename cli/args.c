@@ -243,18 +243,41 @@ out:
 	return rc;
 }
 
+/* At most this many bytes of an ID or name are shown in a message. */
+#define CLI_SHOW_MAX 64
+
 int cli_key(const struct cli_args *a, const char *rel, char **out)
 {
 	int rc = store_key(a->level, a->id, rel, out);
+	char *root = NULL;
+	size_t len;
 
-	if (rc == -EINVAL)
+	if (rc == -ENAMETOOLONG) {
+		/* Is it the ID, with no name at all?  Then say so: the
+		 * name the user gave is not what is wrong. */
+		if (store_key(a->level, a->id, "", &root) == -ENAMETOOLONG) {
+			len = strlen(a->id);
+			cli_fail(a,
+				 "the %s ID '%.*s%s' (%zu bytes) is too long "
+				 "for the remote storage",
+				 store_level_name(a->level), CLI_SHOW_MAX,
+				 a->id, len > CLI_SHOW_MAX ? "..." : "", len);
+		} else {
+			len = strlen(rel);
+			cli_fail(
+				a,
+				"the name '%.*s%s' (%zu bytes) is too long for "
+				"the remote storage",
+				CLI_SHOW_MAX * 4, rel,
+				len > CLI_SHOW_MAX * 4 ? "..." : "", len);
+		}
+		free(root);
+	} else if (rc == -EINVAL) {
 		cli_fail(a, "invalid %s ID '%s'", store_level_name(a->level),
 			 a->id);
-	else if (rc == -ENAMETOOLONG)
-		cli_fail(a, "the name '%s' is too long for the remote storage",
-			 rel);
-	else if (rc)
+	} else if (rc) {
 		cli_fail(a, "%s", strerror(-rc));
+	}
 	return rc;
 }
 

@@ -56,20 +56,32 @@ static char *trim(char *s)
 }
 
 /* Read access key, secret and token of `profile` from the INI file at path.
- * A missing file is not an error (anonymous access may still work). */
+ * A missing file is not an error (anonymous access may still work), nor is
+ * a missing [default] section; but a profile named on purpose (`named`,
+ * from AWS_PROFILE) that the file lacks is -ENOENT with one line naming
+ * it, not a silent fall back to anonymous requests. */
 static int read_credentials(struct remote_config *cfg, const char *path,
-			    const char *profile, struct remote_error *err)
+			    const char *profile, int named,
+			    struct remote_error *err)
 {
 	FILE *f = NULL;
 	char *line = NULL;
+	char safe[128];
 	size_t cap = 0;
-	int in_section = 0;
+	int in_section = 0, found = 0;
 	int rc = 0;
 
 	f = fopen(path, "r");
 	if (!f) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && !named)
 			return 0;
+		if (errno == ENOENT)
+			return remote_error_set(
+				err, -ENOENT,
+				"AWS_PROFILE '%s' not found: there is no "
+				"credentials file %s",
+				remote_printable(profile, safe, sizeof(safe)),
+				path);
 		return remote_error_set(err, -errno,
 					"cannot read credentials file %s: %s",
 					path, strerror(errno));
@@ -86,6 +98,7 @@ static int read_credentials(struct remote_config *cfg, const char *path,
 			if (end)
 				*end = '\0';
 			in_section = strcmp(trim(s + 1), profile) == 0;
+			found |= in_section;
 			continue;
 		}
 		if (!in_section)
@@ -107,6 +120,13 @@ static int read_credentials(struct remote_config *cfg, const char *path,
 		if (rc)
 			goto out;
 	}
+	if (!found && named)
+		rc = remote_error_set(
+			err, -ENOENT,
+			"AWS_PROFILE '%s' not found: %s has no "
+			"[%s] section",
+			remote_printable(profile, safe, sizeof(safe)), path,
+			safe);
 out:
 	free(line);
 	fclose(f);
@@ -185,11 +205,16 @@ int remote_config_resolve(struct remote_config *cfg, struct remote_error *err)
 		snprintf(path, sizeof(path), "%s", credfile);
 	else if (home && *home)
 		snprintf(path, sizeof(path), "%s/.aws/credentials", home);
+	else if (profile && *profile)
+		return remote_error_set(err, -ENOENT,
+					"AWS_PROFILE is set but there is no "
+					"credentials file (set HOME or "
+					"AWS_SHARED_CREDENTIALS_FILE)");
 	else
 		return 0;
-	rc = read_credentials(cfg, path, profile && *profile ? profile
-							    : "default",
-			      err);
+	rc = read_credentials(cfg, path,
+			      profile && *profile ? profile : "default",
+			      profile && *profile, err);
 	if (rc)
 		return rc;
 	if (cfg->access_key && !cfg->secret_key)

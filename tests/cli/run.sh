@@ -195,6 +195,33 @@ expect 1 "pull of a missing artifact fails" pull job nope.txt -d pulls/nope.txt
 check "the error says so" has "$ERR" "does not exist"
 check "nothing was written for the missing artifact" test ! -e pulls/nope.txt
 
+# ---- clear errors ------------------------------------------------------------
+
+LONG_ID=$(printf 'i%.0s' {1..1100})
+expect 1 "a 1100-byte ID is refused" push job src/a.txt -d t.txt -j "$LONG_ID"
+check "the error names the ID, cut for display, not the file" \
+	bash -c '[[ "$1" == *"job ID '"'"'iiiiiiii"*"...'"'"' (1100 bytes) is too long"* &&
+		"$1" != *t.txt* && ${#1} -lt 300 ]]' _ "$ERR"
+check "the too-long ID error is one line" test "$(wc -l <"$WORK/err")" -eq 1
+
+printf '[default]\naws_access_key_id = AKIDEFAULT\naws_secret_access_key = s3cr3t\n' \
+	>"$WORK/credentials"
+AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= AWS_PROFILE=no-such-profile \
+	AWS_SHARED_CREDENTIALS_FILE=$WORK/credentials \
+	ARTIFACT_REMOTE=s3://some-bucket/x run list job
+check "an unknown AWS_PROFILE fails" test "$RC" -eq 1
+check "the error names the profile and the file ($ERR)" \
+	bash -c '[[ "$1" == *"AWS_PROFILE '"'"'no-such-profile'"'"' not found"* && "$1" == *"$2"* ]]' \
+	_ "$ERR" "$WORK/credentials"
+check "the unknown-profile error is one line" test "$(wc -l <"$WORK/err")" -eq 1
+check "no secret appears in it" bash -c '[[ "$1" != *s3cr3t* ]]' _ "$ERR"
+AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= AWS_PROFILE=no-such-profile \
+	AWS_SHARED_CREDENTIALS_FILE=$WORK/no-such-file \
+	ARTIFACT_REMOTE=s3://some-bucket/x run list job
+check "an AWS_PROFILE without a credentials file fails, naming both" \
+	bash -c '[[ $2 -eq 1 && "$1" == *no-such-profile* && "$1" == *no-such-file* ]]' \
+	_ "$ERR" "$RC"
+
 # ---- expiry ----------------------------------------------------------------
 
 expect 1 "a malformed --expire-in is refused" push job src/a.txt -d exp/bad -e "3 fortnights"
