@@ -54,19 +54,59 @@ void cli_verb_help(const struct cli_verb *v)
 	       "  -h, --help               show this help\n");
 }
 
-void cli_fail(const struct cli_args *a, const char *fmt, ...)
+/* cli_line() with a va_list.  Out of memory, it says only that. */
+static void line_v(FILE *f, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char *msg = NULL, *safe = NULL;
+	size_t n;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+		goto nomem;
+	}
+	/* remote_printable() writes a byte as at most 4 and wants room for
+	 * one escape more than it writes: nothing is cut. */
+	n = strlen(msg) * 4 + 2;
+	safe = malloc(n);
+	if (!safe)
+		goto nomem;
+	remote_printable(msg, safe, n);
+	fprintf(f, "%s\n", safe);
+	goto out;
+nomem:
+	fputs("artifact: out of memory\n", f);
+out:
+	free(msg);
+	free(safe);
+}
+
+void cli_line(FILE *f, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	line_v(f, fmt, ap);
 	va_end(ap);
+}
+
+void cli_fail(const struct cli_args *a, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg = NULL;
 	if (a->verb->fail)
-		fprintf(stderr, "%s: %s\n", a->verb->fail, msg);
+		cli_line(stderr, "%s: %s", a->verb->fail,
+			 msg ? msg : "out of memory");
 	else
-		fprintf(stderr, "Error %s artifact: %s\n", a->verb->gerund,
-			msg);
+		cli_line(stderr, "Error %s artifact: %s", a->verb->gerund,
+			 msg ? msg : "out of memory");
+	free(msg);
 }
 
 const char *cli_errmsg(const struct remote_error *err, int rc)
@@ -78,14 +118,18 @@ const char *cli_errmsg(const struct remote_error *err, int rc)
 
 int cli_usage(const struct cli_verb *v, const char *fmt, ...)
 {
-	char msg[512];
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "artifact %s: %s; see 'artifact %s --help'\n", v->name,
-		msg, v->name);
+	if (n < 0)
+		msg = NULL;
+	cli_line(stderr, "artifact %s: %s; see 'artifact %s --help'", v->name,
+		 msg ? msg : "out of memory", v->name);
+	free(msg);
 	return -EINVAL;
 }
 
@@ -211,7 +255,7 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 static void cli_warn(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "artifact: warning: %s\n", msg);
+	cli_line(stderr, "artifact: warning: %s", msg);
 }
 
 /*

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 		return cli_list(argc - 1, argv + 1, um);
 	if (!strcmp(cmd, "gc"))
 		return cli_gc(argc - 1, argv + 1, um);
-	fprintf(stderr, "artifact: unknown command '%s'; see 'artifact --help'\n",
-		cmd);
+	cli_line(stderr,
+		 "artifact: unknown command '%s'; see 'artifact --help'", cmd);
 	return 1;
 }

@@ -13,6 +13,7 @@
 #define ARTIFACTFS_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "remote.h"
@@ -68,14 +69,22 @@ struct cli_args {
 int cli_parse(int argc, char **argv, const struct cli_verb *verb,
 	      struct cli_args *a);
 /* One usage error on stderr ("artifact VERB: MESSAGE; see 'artifact VERB
- * --help'"); returns -EINVAL. */
+ * --help'"), escaped as cli_line(); returns -EINVAL. */
 int cli_usage(const struct cli_verb *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print a verb's help to stdout. */
 void cli_verb_help(const struct cli_verb *verb);
 
+/* Print the formatted text to f as one line (a newline is added), every
+ * control byte in it escaped by remote_printable(): names come from keys
+ * and local paths anyone may have written, and must not drive the
+ * terminal (README, "Security").  Every line of the command that can
+ * carry a name goes through here (or cli_fail, cli_usage). */
+void cli_line(FILE *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Print "Error VERBing artifact: MESSAGE" (or the verb's own `fail` prefix)
- * to stderr as one line. */
+ * to stderr as one line, escaped as cli_line(). */
 void cli_fail(const struct cli_args *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The message in err, or strerror(-rc) when err is empty.  Borrowed. */

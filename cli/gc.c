@@ -367,16 +367,13 @@ static void report(void *arg, const char *key, uint64_t size, const char *why)
 {
 	struct gc_ctx *ctx = arg;
 
-	char safe[1100];
-
 	(void)size;
-	remote_printable(key, safe, sizeof(safe));
 	if (strcmp(why, "unfinished upload") == 0)
-		printf("%s %s (unfinished upload)\n",
-		       ctx->dry_run ? "would abort" : "aborted", safe);
+		cli_line(stdout, "%s %s (unfinished upload)",
+			 ctx->dry_run ? "would abort" : "aborted", key);
 	else
-		printf("%s %s\n", ctx->dry_run ? "would delete" : "deleted",
-		       safe);
+		cli_line(stdout, "%s %s",
+			 ctx->dry_run ? "would delete" : "deleted", key);
 	fflush(stdout);
 }
 

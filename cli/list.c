@@ -4,7 +4,10 @@
  * trailing '/'.  PATH naming a file lists that file.  Keys that cannot be
  * a path (empty segment, ".", "..") are not shown, as in the mount.
  * --json prints an array of {name, size, mtime, is_dir} (mtime RFC 3339,
- * null for directories).
+ * null for directories), names exactly as stored; a name that is not UTF-8
+ * cannot be a JSON string and is left out with a warning.  The text form
+ * escapes control bytes (cli_line) and shows every name (README, "The
+ * `artifact` command").
  *
  * Expired artifacts are omitted (README, "Expiry and gc"): a listing has no
  * metadata, so every listed file is HEADed, in parallel on a pool of
@@ -261,8 +264,9 @@ static int print_json(const struct entries *e)
 				      when, "is_dir", 0);
 		}
 		if (!o) {
-			fprintf(stderr, "artifact: skipping '%s': not UTF-8\n",
-				e->v[i].name);
+			cli_line(stderr,
+				 "artifact: skipping '%s' in --json: not UTF-8",
+				 e->v[i].name);
 			continue;
 		}
 		if (json_array_append_new(arr, o))
@@ -288,7 +292,8 @@ static void print_text(const struct entries *e)
 
 	for (i = 0; i < e->n; i++) {
 		if (e->v[i].is_dir) {
-			printf("%10s  %16s  %s/\n", "-", "", e->v[i].name);
+			cli_line(stdout, "%10s  %16s  %s/", "-", "",
+				 e->v[i].name);
 			continue;
 		}
 		store_size_format(e->v[i].size, size, sizeof(size));
@@ -297,7 +302,7 @@ static void print_text(const struct entries *e)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 		else
 			snprintf(when, sizeof(when), "?");
-		printf("%10s  %16s  %s\n", size, when, e->v[i].name);
+		cli_line(stdout, "%10s  %16s  %s", size, when, e->v[i].name);
 	}
 }
 

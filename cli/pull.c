@@ -408,9 +408,9 @@ static int add_page(const struct remote_list *page, void *arg)
 		if (!rel[0])
 			continue; /* the directory's own marker */
 		if (!store_path_is_safe(rel, 1)) {
-			fprintf(stderr,
-				"artifact: skipping '%s': not a safe local path\n",
-				page->entries[i].key);
+			cli_line(stderr,
+				 "artifact: skipping '%s': not a safe local path",
+				 page->entries[i].key);
 			continue;
 		}
 		rc = pull_list_add(c->l, page->entries[i].key, rel, c->base);
@@ -639,12 +639,12 @@ int cli_pull(int argc, char **argv, mode_t um)
 	}
 
 	store_size_format(total, stotal, sizeof(stotal));
-	printf("Successfully pulled artifact for current %s.\n"
-	       "> Source: '%s'.\n"
-	       "> Destination: '%s'.\n"
-	       "Pulled %zu file%s. Total of %s\n",
-	       store_level_name(a.level), key, dest, n_files,
-	       n_files == 1 ? "" : "s", stotal);
+	cli_line(stdout, "Successfully pulled artifact for current %s.",
+		 store_level_name(a.level));
+	cli_line(stdout, "> Source: '%s'.", key);
+	cli_line(stdout, "> Destination: '%s'.", dest);
+	cli_line(stdout, "Pulled %zu file%s. Total of %s", n_files,
+		 n_files == 1 ? "" : "s", stotal);
 	rc = 0;
 out:
 	cli_progress_stop(prog);

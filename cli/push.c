@@ -157,13 +157,13 @@ static int walk(const struct cli_args *a, const char *dir, const char *rel,
 			goto out;
 		}
 		if (stat(local, &st)) {
-			fprintf(stderr, "artifact: skipping '%s': %s\n", local,
-				strerror(errno));
+			cli_line(stderr, "artifact: skipping '%s': %s", local,
+				 strerror(errno));
 		} else if (S_ISDIR(st.st_mode)) {
 			if (lstat(local, &st) == 0 && S_ISLNK(st.st_mode)) {
-				fprintf(stderr,
-					"artifact: skipping '%s': a link to a directory\n",
-					local);
+				cli_line(stderr,
+					 "artifact: skipping '%s': a link to a directory",
+					 local);
 			} else {
 				rc = walk(a, local, r, l);
 				if (rc)
@@ -181,9 +181,9 @@ static int walk(const struct cli_args *a, const char *dir, const char *rel,
 				goto out;
 			}
 		} else {
-			fprintf(stderr,
-				"artifact: skipping '%s': not a regular file\n",
-				local);
+			cli_line(stderr,
+				 "artifact: skipping '%s': not a regular file",
+				 local);
 		}
 		free(local);
 		free(r);
@@ -618,12 +618,13 @@ int cli_push(int argc, char **argv, mode_t um)
 	}
 
 	store_size_format(total, stotal, sizeof(stotal));
-	printf("Successfully pushed artifact for current %s.\n"
-	       "* Local source: %s.\n"
-	       "* Remote destination: %s.\n"
-	       "Pushed %zu file%s. Total of %s\n",
-	       store_level_name(a.level), stream ? "standard input" : a.path, key,
-	       items.n, items.n == 1 ? "" : "s", stotal);
+	cli_line(stdout, "Successfully pushed artifact for current %s.",
+		 store_level_name(a.level));
+	cli_line(stdout, "* Local source: %s.",
+		 stream ? "standard input" : a.path);
+	cli_line(stdout, "* Remote destination: %s.", key);
+	cli_line(stdout, "Pushed %zu file%s. Total of %s", items.n,
+		 items.n == 1 ? "" : "s", stotal);
 	rc = 0;
 out:
 	cli_progress_stop(prog);

@@ -63,8 +63,8 @@ int cli_yank(int argc, char **argv, mode_t um)
 		rc = -ENOENT;
 		goto out;
 	}
-	printf("Successfully yanked '%s' from current %s artifacts.\n", key,
-	       store_level_name(a.level));
+	cli_line(stdout, "Successfully yanked '%s' from current %s artifacts.",
+		 key, store_level_name(a.level));
 out:
 	remote_stat_clear(&st);
 	remote_close(r);

@@ -250,8 +250,11 @@ int remote_key_valid(const char *key);
 void remote_set_warn(struct remote *r, void (*fn)(void *ctx, const char *msg),
 		     void *ctx);
 /* Copy s into out (size n, NUL-terminated, cut to fit) with every control
- * byte (< 0x20, 0x7f) and backslash written as \xNN, for terminals and
- * logs.  Returns out. */
+ * byte (< 0x20, 0x7f) written as \xNN, for terminals and logs; every other
+ * byte (spaces, UTF-8) is copied as it is.  A backslash is not escaped, so
+ * escaping twice changes nothing (and a name holding the four characters
+ * "\x1b" prints as one holding ESC does).  4 * strlen(s) + 2 bytes always
+ * suffice.  Returns out. */
 char *remote_printable(const char *s, char *out, size_t n);
 
 /* Multipart upload.  *upload_id is malloc'd; the caller frees it. */

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""plant_file.py ROOT KEY CONTENT -- write an object straight into a file://
-store, bypassing every check, so tests can plant keys the artifact tool
-would never create (an empty segment, "..").  Follows the layout written
+"""plant_file.py ROOT KEY CONTENT [NAME=VALUE,...] -- write an object
+straight into a file:// store, bypassing every check, so tests can plant
+keys and metadata the artifact tool would never create (an empty segment,
+"..", a setuid mode, a symbolic link leading out).  The optional last
+argument is the user metadata (x-amz-meta-NAME), as aws s3api's
+--metadata takes it.  Follows the layout written
 at the top of remote/file.c: segments escaped ('%', '~', control bytes and
 a leading '.' as %XX, an empty segment as "%"), the last one with a
 trailing '~', and the object file "AFSOBJ01" + u64le header length + JSON
@@ -27,13 +30,16 @@ def esc(seg):
 
 
 def main():
-    root, key, content = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+    root, key, content = sys.argv[1], sys.argv[2], os.fsencode(sys.argv[3])
+    meta = {}
+    if len(sys.argv) > 4 and sys.argv[4]:
+        meta = dict(kv.split("=", 1) for kv in sys.argv[4].split(","))
     segs = key.split("/")
     path = os.path.join(root, *[esc(s) for s in segs[:-1]], esc(segs[-1]) + "~")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     hdr = json.dumps({"etag": hashlib.md5(content).hexdigest(),
                       "content_type": "application/octet-stream",
-                      "meta": {}}).encode()
+                      "meta": meta}).encode()
     with open(path, "wb") as f:
         f.write(b"AFSOBJ01" + struct.pack("<Q", len(hdr)) + hdr + content)
 

@@ -30,16 +30,18 @@ export SEMAPHORE_WORKFLOW_ID="wf-$RUN_ID"
 export SEMAPHORE_PROJECT_ID="proj-$RUN_ID"
 JOB=$SEMAPHORE_JOB_ID
 
-# plant KEY CONTENT -- store an object under a key the tool would never
-# write (relative to ARTIFACT_REMOTE's prefix).  1 when not possible.
+# plant KEY CONTENT [NAME=VALUE,...] -- store an object under a key, or
+# with metadata (x-amz-meta-NAME), the tool would never write (relative to
+# ARTIFACT_REMOTE's prefix).  1 when not possible.
 plant() {
 	case $BACKEND in
-	file) python3 "$HERE/plant_file.py" "$STORE" "$1" "$2" ;;
+	file) python3 "$HERE/plant_file.py" "$STORE" "$1" "$2" "${3:-}" ;;
 	*)
 		command -v aws >/dev/null || return 1
 		printf '%s' "$2" >"$WORK/plant.body"
 		s3api put-object --bucket "$BUCKET" --key "$PREFIX/$1" \
-			--body "$WORK/plant.body" >/dev/null 2>"$WORK/plant.err"
+			--body "$WORK/plant.body" ${3:+--metadata "$3"} \
+			>/dev/null 2>"$WORK/plant.err"
 		;;
 	esac
 }
@@ -250,6 +252,69 @@ if plant "artifacts/jobs/$JOB/evil/../../escape" "planted" &&
 	check "the unsafe keys were reported" has "$ERR" "'..' segment"
 else
 	not_ok "could not plant unsafe keys: $(cat "$WORK/plant.err" 2>/dev/null)"
+fi
+
+# ---- names that hold control bytes ------------------------------------------
+
+# Printed escaped (\xNN) wherever they appear, so a name cannot drive the
+# terminal; spaces and UTF-8 stay as they are; --json carries them exactly.
+
+# lines_clean FILE N -- FILE has N lines and no control byte in them.
+lines_clean() {
+	! LC_ALL=C grep -q '[[:cntrl:]]' "$1" && [[ $(wc -l <"$1") -eq $2 ]]
+}
+
+# moto answers 404 to any request for a key holding a newline: a tab there.
+if [[ $BACKEND == moto ]]; then
+	SEP=$'\t' SEPX='\x09'
+else
+	SEP=$'\n' SEPX='\x0a'
+fi
+CTL=$'e\e[31mvil'"${SEP}name.txt"
+CTLX='e\x1b[31mvil'"${SEPX}name.txt"
+if plant "artifacts/jobs/$JOB/ctl/$CTL" "control" &&
+	plant "artifacts/jobs/$JOB/ctl/plain name ü.txt" "plain"; then
+	expect 0 "list a directory holding a name with ESC and newline" list job ctl
+	check "list prints two lines, no raw control byte" lines_clean "$WORK/out" 2
+	check "list shows the name escaped (${OUT//$'\n'/|})" \
+		has "$OUT" "$CTLX"
+	check "spaces and UTF-8 are shown as they are" has "$OUT" "plain name ü.txt"
+	expect 0 "list --json of that directory" list job ctl --json
+	check "--json carries the name exactly" python3 -c '
+import json, sys
+names = {e["name"] for e in json.loads(sys.argv[1])}
+assert names == {sys.argv[2], "plain name ü.txt"}, names
+' "$OUT" "$CTL"
+	mkdir -p pulls/ctl
+	expect 0 "pull the file with the control bytes" pull job "ctl/$CTL" -d pulls/ctl/
+	check "the pull prints four lines, no raw control byte" lines_clean "$WORK/out" 4
+	check "the pull names the key escaped" has "$OUT" "ctl/$CTLX"
+	check "the file arrived under its exact name" test -f "pulls/ctl/$CTL"
+	expect 1 "pull over it again is refused" pull job "ctl/$CTL" -d pulls/ctl/
+	check "the refusal is one line, escaped" lines_clean "$WORK/err" 1
+	cp src/a.txt "src/$CTL"
+	expect 0 "push a local file whose name holds control bytes" push job "src/$CTL" -d ctl2.txt
+	check "the push prints four lines, no raw control byte" lines_clean "$WORK/out" 4
+	check "the push names the source escaped" has "$OUT" "src/$CTLX"
+	rm -f "src/$CTL"
+	expect 1 "an error about such a name" yank job $'nope\e[2J\n.txt'
+	check "is one line, escaped" lines_clean "$WORK/err" 1
+	check "naming it with \\xNN" has "$ERR" 'nope\x1b[2J\x0a.txt'
+	expect 0 "yank the directory" yank job ctl
+else
+	not_ok "could not plant a name with control bytes: $(cat "$WORK/plant.err" 2>/dev/null)"
+fi
+if [[ $BACKEND == file ]] && plant "artifacts/jobs/$JOB/latin/caf"$'\xe9'".txt" "x" &&
+	plant "artifacts/jobs/$JOB/latin/ok.txt" "x"; then
+	# S3 keys are UTF-8; a file:// store can hold any bytes.
+	expect 0 "list --json of a name that is not UTF-8" list job latin --json
+	check "--json leaves it out (no JSON string can hold it)" python3 -c '
+import json, sys
+assert [e["name"] for e in json.loads(sys.argv[1])] == ["ok.txt"]
+' "$OUT"
+	check "and says so on stderr" has "$ERR" "in --json: not UTF-8"
+	expect 0 "list without --json shows it" list job latin
+	check "both names are listed" test "$(wc -l <"$WORK/out")" -eq 2
 fi
 
 # ---- multipart -------------------------------------------------------------
