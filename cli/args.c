@@ -41,6 +41,11 @@ void cli_verb_help(const struct cli_verb *v)
 		       "DUR: never, 30d, 2w,\n"
 		       "                           1m (30 days), 1y, 12h, \"2 "
 		       "hrs 20 min\"...\n");
+	if (v->opts & CLI_OPT_SAME_OWNER)
+		printf("      --same-owner         give files the owner and "
+		       "group stored with them,\n"
+		       "                           as tar's --same-owner "
+		       "(default: yours)\n");
 	if (v->opts & CLI_OPT_JSON)
 		printf("      --json               print a JSON array of name, "
 		       "size, mtime, is_dir\n");
@@ -149,6 +154,7 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 		{ "workflow-id", required_argument, NULL, 'w' },
 		{ "project-id", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "same-owner", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -187,6 +193,12 @@ int cli_parse(int argc, char **argv, const struct cli_verb *v,
 			if (!(v->opts & CLI_OPT_JSON))
 				return cli_usage(v, "--json does not apply");
 			a->json = 1;
+			break;
+		case 'O':
+			if (!(v->opts & CLI_OPT_SAME_OWNER))
+				return cli_usage(v,
+						 "--same-owner does not apply");
+			a->same_owner = 1;
 			break;
 		case 'j':
 			ids[STORE_JOB] = optarg;

@@ -22,6 +22,7 @@ static void help(FILE *f)
 		"            artifact push job|workflow|project SRC [-d DEST] [-f] [-e DUR]\n"
 		"  pull    Downloads a file or directory from the store\n"
 		"            artifact pull job|workflow|project PATH [-d DEST] [-f]\n"
+		"                                                    [--same-owner]\n"
 		"  yank    Deletes a file or directory from the store (alias: delete)\n"
 		"            artifact yank job|workflow|project PATH\n"
 		"  list    Lists a store or a directory in it\n"

@@ -25,6 +25,7 @@
 #define CLI_OPT_FORCE 0x2u
 #define CLI_OPT_EXPIRE 0x4u
 #define CLI_OPT_JSON 0x8u
+#define CLI_OPT_SAME_OWNER 0x10u
 
 /* Threads for many files at once, and per file for a single big one. */
 #define CLI_FILE_THREADS 8u
@@ -61,6 +62,7 @@ struct cli_args {
 	const char *id;        /* from the flag, else the environment */
 	int force;
 	int json;
+	int same_owner; /* pull --same-owner: restore x-amz-meta-uid/gid */
 	int verbose;
 };
 

@@ -15,6 +15,11 @@
  * a temporary name in its directory, checked against x-amz-meta-sha256
  * when the object has one, given its recorded mode, then renamed into
  * place; a failure removes the temporary file.
+ *
+ * Modes and owners are anyone's input too (README, "Security"): the setuid
+ * and setgid bits of x-amz-meta-mode are never restored, and files belong
+ * to the user running pull unless --same-owner asks for x-amz-meta-uid and
+ * -gid (as tar's --same-owner; failing to set them fails the file).
  */
 #include "cli.h"
 
@@ -36,7 +41,7 @@ const struct cli_verb cli_verb_pull = {
 	.arg = "PATH",
 	.summary = "Downloads a file or a directory (recursively) from the store.  With\n"
 		   "--destination naming an existing directory, a file lands inside it.",
-	.opts = CLI_OPT_DEST | CLI_OPT_FORCE,
+	.opts = CLI_OPT_DEST | CLI_OPT_FORCE | CLI_OPT_SAME_OWNER,
 	.path_required = 1,
 };
 
@@ -45,6 +50,7 @@ struct pull_ctx {
 	int dirfd;       /* the destination directory (or a file's parent) */
 	int64_t now;
 	mode_t umask;
+	int same_owner;  /* --same-owner */
 	struct remote_xfer_opts xo; /* read-only while downloading */
 };
 
@@ -311,7 +317,18 @@ static void pull_one(void *arg)
 			goto out;
 		}
 	}
-	mode = sm.has_mode ? (sm.mode & 07777) : 0666;
+	if (c->same_owner && (sm.has_uid || sm.has_gid) &&
+	    fchown(fd, sm.has_uid ? sm.uid : (uid_t)-1,
+		   sm.has_gid ? sm.gid : (gid_t)-1)) {
+		rc = -errno;
+		snprintf(it->msg, sizeof(it->msg),
+			 "cannot give '%s' its stored owner (uid %ld, gid %ld): %s",
+			 it->local, sm.has_uid ? (long)sm.uid : -1L,
+			 sm.has_gid ? (long)sm.gid : -1L, strerror(errno));
+		goto out;
+	}
+	/* Never setuid or setgid: the stored mode is anyone's input. */
+	mode = sm.has_mode ? (sm.mode & 07777 & ~(mode_t)06000) : 0666;
 	if (fchmod(fd, mode & ~c->umask)) {
 		rc = -errno;
 		snprintf(it->msg, sizeof(it->msg), "cannot set the mode of '%s': %s",
@@ -470,6 +487,7 @@ int cli_pull(int argc, char **argv, mode_t um)
 	if (rc)
 		return rc > 0 ? 0 : 1;
 	ctx.umask = um;
+	ctx.same_owner = a.same_owner;
 	ctx.now = (int64_t)time(NULL);
 
 	rc = cli_artifact_keys(&a, 0, &src, &key, NULL);

@@ -113,6 +113,43 @@ check "sha256 survives the round trip" \
 check "the mode survives (0640)" \
 	test "$(stat -c %a pulls/two/random.bin)" = "640"
 
+# ---- modes and owners from the store are input, not orders -----------------
+
+# x-amz-meta-mode 0104755 (setuid), 0102755 (setgid), uid/gid 0 and 4242:
+# pull never makes setuid/setgid files, and restores owners only with
+# --same-owner.
+ME="$(id -u):$(id -g)"
+if plant "artifacts/jobs/$JOB/modes/suid.sh" '#!/bin/sh' "mode=$((0104755)),uid=0,gid=0" &&
+	plant "artifacts/jobs/$JOB/modes/sgid.sh" '#!/bin/sh' "mode=$((0102755)),uid=0,gid=0" &&
+	plant "artifacts/jobs/$JOB/modes/theirs.txt" 'theirs' "mode=$((0100640)),uid=4242,gid=4243"; then
+	expect 0 "pull files stored setuid, setgid and foreign-owned" pull job modes -d pulls/modes
+	check "the setuid file arrives 0755, without the setuid bit" \
+		test "$(stat -c %a pulls/modes/suid.sh)" = 755 -a ! -u pulls/modes/suid.sh
+	check "the setgid file arrives 0755, without the setgid bit" \
+		test "$(stat -c %a pulls/modes/sgid.sh)" = 755 -a ! -g pulls/modes/sgid.sh
+	check "the other permission bits are kept (0640)" \
+		test "$(stat -c %a pulls/modes/theirs.txt)" = 640
+	check "every file belongs to the user running pull ($ME)" \
+		test "$(stat -c %u:%g pulls/modes/suid.sh pulls/modes/theirs.txt | sort -u)" = "$ME"
+	expect 0 "pull a setuid file alone" pull job modes/suid.sh -d pulls/suid-alone
+	check "it has no setuid bit either" test ! -u pulls/suid-alone
+	run pull job modes -d pulls/modes-owned --same-owner
+	if [[ $(id -u) -eq 0 ]]; then
+		check "pull --same-owner as root succeeds" test "$RC" -eq 0
+		check "--same-owner restores the stored owner and group" \
+			test "$(stat -c %u:%g pulls/modes-owned/theirs.txt)" = 4242:4243
+		check "--same-owner still never sets setuid or setgid" \
+			test ! -u pulls/modes-owned/suid.sh -a ! -g pulls/modes-owned/sgid.sh \
+			-a "$(stat -c %a pulls/modes-owned/suid.sh)" = 755
+	else
+		check "pull --same-owner of another's files fails for a user" test "$RC" -eq 1
+		check "saying which owner it could not give" has "$ERR" "uid 4242, gid 4243"
+	fi
+	expect 1 "--same-owner does not apply to push" push job src/a.txt --same-owner
+else
+	not_ok "could not plant objects with metadata: $(cat "$WORK/plant.err" 2>/dev/null)"
+fi
+
 # ---- -d renames, and strips leading ../ -----------------------------------
 
 expect 0 "push -d ../../x strips the ../" push job src/a.txt -d ../../nested/renamed.txt
