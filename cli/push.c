@@ -9,6 +9,14 @@
  * SHA-256, mode, uid, gid, mtime and, with --expire-in, its expiry.  The
  * outcome is all-or-nothing in what is reported: one failed file means exit
  * 1 and no success line.
+ *
+ * A pushed tree is untrusted input (README, "Security"): a symbolic link in
+ * it is followed only when its target resolves inside the tree (then its
+ * content is uploaded, as Semaphore's CLI does); one that leads out (to
+ * ~/.aws/credentials, say) is skipped with a warning.  Files of a tree are
+ * opened from the tree's root one component at a time without following
+ * links (open_beneath), along the path checked when the tree was walked,
+ * so a link swapped in meanwhile fails the file instead of leaking another.
  */
 #include "cli.h"
 #include "rules.h"
@@ -41,12 +49,14 @@ struct push_ctx {
 	int has_expiry;
 	int64_t expires_at;
 	mode_t stdin_mode;            /* mode recorded for a spooled stream */
+	int rootfd;		      /* a pushed tree's root, else -1 */
 	struct remote_xfer_opts xo;   /* shared, read-only while uploading */
 };
 
 struct push_item {
 	struct push_ctx *ctx;
 	char *local;  /* path for messages and to open */
+	char *inner;  /* in a tree: the path below its root to open */
 	char *key;
 	int fd;       /* already open (spooled stream), else -1 */
 	int rc;       /* result, written by the one worker that runs it */
@@ -64,6 +74,7 @@ static void push_list_free(struct push_list *l)
 
 	for (i = 0; i < l->n; i++) {
 		free(l->v[i].local);
+		free(l->v[i].inner);
 		free(l->v[i].key);
 		if (l->v[i].fd >= 0)
 			close(l->v[i].fd);
@@ -115,19 +126,91 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
+/* The tree a directory push walks: its real path (realpath(3)). */
+struct tree {
+	const char *real;
+	size_t len;
+};
+
+/* Where the resolved path real lies below the tree's root: a pointer into
+ * real past the root and its '/', or NULL when real is not inside. */
+static const char *below(const struct tree *t, const char *real)
+{
+	size_t n = t->len;
+
+	if (n == 1 && t->real[0] == '/')
+		n = 0; /* the tree is "/": everything is inside */
+	if (strncmp(real, t->real, n) != 0 || real[n] != '/')
+		return NULL;
+	return real + n + 1;
+}
+
 /*
- * Add every regular file under dir (recursively) with store path
- * rel/NAME.  Symbolic links to files are followed, links to directories
- * are skipped (they could loop), as are sockets, FIFOs and devices, each
- * with a warning.  Prints the failure; -errno.
+ * Open the regular file at path inner below the directory rootfd, one
+ * component at a time, following no link (O_NOFOLLOW), so what is opened
+ * lies inside the tree whatever changed since it was walked.  Returns the
+ * fd, or -errno (-ELOOP where a component is now a link, -EINVAL when the
+ * file is not a regular one).
  */
-static int walk(const struct cli_args *a, const char *dir, const char *rel,
-		struct push_list *l)
+static int open_beneath(int rootfd, const char *inner)
+{
+	char *copy = strdup(inner), *seg, *slash;
+	struct stat st;
+	int fd = -1, nfd, rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = dup(rootfd);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (seg = copy;; seg = slash + 1) {
+		slash = strchr(seg, '/');
+		if (slash)
+			*slash = '\0';
+		nfd = openat(fd, seg,
+			     O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+				     (slash ? O_DIRECTORY : O_NONBLOCK));
+		if (nfd < 0) {
+			rc = -errno;
+			goto out;
+		}
+		close(fd);
+		fd = nfd;
+		if (!slash)
+			break;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode))
+		rc = -EINVAL;
+out:
+	if (rc && fd >= 0)
+		close(fd);
+	free(copy);
+	return rc ? rc : fd;
+}
+
+/*
+ * Add every regular file under dir (recursively) with store path rel/NAME;
+ * inner is dir's path below the tree's root ("" at the root).  A symbolic
+ * link is followed only to a regular file inside the tree t; links that
+ * lead out of it, links to directories (they could loop), sockets, FIFOs
+ * and devices are skipped, each with a one-line warning.  Prints the
+ * failure; -errno.
+ */
+static int walk(const struct cli_args *a, const struct tree *t, const char *dir,
+		const char *rel, const char *inner, struct push_list *l)
 {
 	DIR *d = NULL;
 	struct dirent *de;
 	struct stat st;
-	char *local = NULL, *r = NULL, *key = NULL;
+	char *local = NULL, *r = NULL, *key = NULL, *in = NULL;
+	char *real = NULL;
+	const char *target;
 	int rc = 0;
 
 	d = opendir(dir);
@@ -151,24 +234,50 @@ static int walk(const struct cli_args *a, const char *dir, const char *rel,
 			continue;
 		local = join(dir, de->d_name);
 		r = join(rel, de->d_name);
-		if (!local || !r) {
+		in = join(inner, de->d_name);
+		if (!local || !r || !in) {
 			rc = -ENOMEM;
 			cli_fail(a, "out of memory");
 			goto out;
 		}
-		if (stat(local, &st)) {
+		if (lstat(local, &st)) {
 			cli_line(stderr, "artifact: skipping '%s': %s", local,
 				 strerror(errno));
-		} else if (S_ISDIR(st.st_mode)) {
-			if (lstat(local, &st) == 0 && S_ISLNK(st.st_mode)) {
+			goto next;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			/* Where does it lead, all links followed? */
+			real = realpath(local, NULL);
+			if (!real || stat(real, &st)) {
+				cli_line(stderr, "artifact: skipping '%s': %s",
+					 local, strerror(errno));
+				goto next;
+			}
+			target = below(t, real);
+			if (!target) {
+				cli_line(stderr,
+					 "artifact: skipping '%s': a link that leads out of '%s'",
+					 local, a->path);
+				goto next;
+			}
+			if (S_ISDIR(st.st_mode)) {
 				cli_line(stderr,
 					 "artifact: skipping '%s': a link to a directory",
 					 local);
-			} else {
-				rc = walk(a, local, r, l);
-				if (rc)
-					goto out;
+				goto next;
 			}
+			free(in);
+			in = strdup(target);
+			if (!in) {
+				rc = -ENOMEM;
+				cli_fail(a, "out of memory");
+				goto out;
+			}
+		}
+		if (S_ISDIR(st.st_mode)) {
+			rc = walk(a, t, local, r, in, l);
+			if (rc)
+				goto out;
 		} else if (S_ISREG(st.st_mode)) {
 			rc = cli_key(a, r, &key);
 			if (rc)
@@ -180,19 +289,28 @@ static int walk(const struct cli_args *a, const char *dir, const char *rel,
 				cli_fail(a, "out of memory");
 				goto out;
 			}
+			l->v[l->n - 1].inner = in;
+			in = NULL;
 		} else {
 			cli_line(stderr,
 				 "artifact: skipping '%s': not a regular file",
 				 local);
 		}
+next:
 		free(local);
 		free(r);
+		free(in);
+		free(real);
 		local = NULL;
 		r = NULL;
+		in = NULL;
+		real = NULL;
 	}
 out:
 	free(local);
 	free(r);
+	free(in);
+	free(real);
 	free(key);
 	if (d)
 		closedir(d);
@@ -264,11 +382,15 @@ static void push_one(void *arg)
 	memset(&err, 0, sizeof(err));
 	memset(&sm, 0, sizeof(sm));
 	if (fd < 0) {
-		fd = open(it->local, O_RDONLY | O_CLOEXEC);
+		if (it->inner)
+			fd = open_beneath(c->rootfd, it->inner);
+		else
+			fd = open(it->local, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			rc = -errno;
-			snprintf(it->msg, sizeof(it->msg), "cannot open '%s': %s",
-				 it->local, strerror(errno));
+			rc = it->inner ? fd : -errno;
+			snprintf(it->msg, sizeof(it->msg),
+				 "cannot open '%s': %s", it->local,
+				 strerror(-rc));
 			goto out;
 		}
 	}
@@ -449,13 +571,15 @@ int cli_push(int argc, char **argv, mode_t um)
 	struct cli_progress *prog = NULL;
 	struct stat st;
 	char *dest = NULL, *name = NULL, *key = NULL, *prefix = NULL;
-	char stotal[32];
+	char *root = NULL, stotal[32];
+	struct tree tree;
 	int64_t secs = 0, now;
 	uint64_t total = 0;
 	size_t i, failed = 0;
 	int is_dir = 0, fd = -1, sfd = -1, stream = 0, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.rootfd = -1;
 	rc = cli_parse(argc, argv, &cli_verb_push, &a);
 	if (rc)
 		return rc > 0 ? 0 : 1;
@@ -551,7 +675,19 @@ int cli_push(int argc, char **argv, mode_t um)
 			if (rc)
 				goto out;
 		}
-		rc = walk(&a, a.path, dest, &items);
+		root = realpath(a.path, NULL);
+		ctx.rootfd =
+			root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			     : -1;
+		if (ctx.rootfd < 0) {
+			rc = -errno;
+			cli_fail(&a, "cannot read directory '%s': %s", a.path,
+				 strerror(errno));
+			goto out;
+		}
+		tree.real = root;
+		tree.len = strlen(root);
+		rc = walk(&a, &tree, a.path, dest, "", &items);
 		if (rc)
 			goto out;
 	} else {
@@ -632,7 +768,10 @@ out:
 	push_list_free(&items);
 	if (fd >= 0)
 		close(fd);
+	if (ctx.rootfd >= 0)
+		close(ctx.rootfd);
 	remote_close(r);
+	free(root);
 	free(dest);
 	free(name);
 	free(key);

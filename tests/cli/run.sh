@@ -213,6 +213,38 @@ expect 0 "list a nested directory" list job trees/t1/sub
 check "list shows sub/ entries one level deep" \
 	bash -c '[[ "$1" == *"two plus+sign.txt"* && "$1" == *"deeper/"* && "$1" != *three.txt* ]]' _ "$OUT"
 
+# ---- symbolic links in a pushed tree ------------------------------------------
+
+# Followed (content uploaded) only when they resolve inside the tree; a
+# link that leads out is skipped with a warning naming it.
+mkdir -p ltree/sub
+echo inside >ltree/sub/real.txt
+echo "aws_secret_access_key = planted" >outside-secret.txt
+ln -s sub/real.txt ltree/rel-link.txt                      # inside, relative
+ln -s "$WORK/ltree/sub/real.txt" ltree/abs-link.txt        # inside, absolute
+ln -s ../../ltree/sub/real.txt ltree/sub/roundabout.txt    # out and back in
+ln -s ../outside-secret.txt ltree/creds                    # out, relative
+ln -s "$WORK/outside-secret.txt" ltree/sub/creds-abs       # out, absolute
+ln -s rel-link.txt ltree/chain.txt                         # a chain, inside
+ln -s ../../outside-secret.txt ltree/sub/hop && ln -s sub/hop ltree/chain-out
+ln -s "$WORK" ltree/updir                                  # a directory outside
+ln -s sub ltree/subdir-link                                # a directory inside
+expect 0 "push a tree holding links in and out" push job ltree -d ltree
+check "the links inside are uploaded with the files (5 files)" has "$OUT" "Pushed 5 files."
+for l in ltree/creds ltree/sub/creds-abs ltree/sub/hop ltree/chain-out ltree/updir; do
+	check "the link out '$l' is skipped with a warning naming it" \
+		has "$ERR" "artifact: skipping '$l': a link that leads out of 'ltree'"
+done
+check "each skipped link costs one line ($(wc -l <"$WORK/err") in all)" \
+	test "$(wc -l <"$WORK/err")" -eq 6
+expect 0 "pull the tree back" pull job ltree -d pulls/ltree
+check "a link inside arrives with its target's content" \
+	grep -qx inside pulls/ltree/rel-link.txt
+check "so do the absolute, roundabout and chained ones" \
+	bash -c 'for f in abs-link.txt sub/roundabout.txt chain.txt; do grep -qx inside "$1/$f" || exit 1; done' _ pulls/ltree
+check "nothing from outside the tree was stored" \
+	test -z "$(grep -rl planted pulls/ltree)" -a ! -e pulls/ltree/creds -a ! -e pulls/ltree/sub/creds-abs
+
 # ---- levels and IDs --------------------------------------------------------
 
 expect 0 "push to the workflow store with -w" push workflow src/a.txt -w "other-$RUN_ID"
