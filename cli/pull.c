@@ -20,11 +20,17 @@
  * and setgid bits of x-amz-meta-mode are never restored, and files belong
  * to the user running pull unless --same-owner asks for x-amz-meta-uid and
  * -gid (as tar's --same-owner; failing to set them fails the file).
+ *
+ * An object whose x-amz-meta-mode says S_IFLNK is a symbolic link whose
+ * target is the content (as the mount and s3fs write them).  It becomes a
+ * link again only when the target stays inside the destination directory
+ * (link_inside); any other is skipped with a warning, never written.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +69,7 @@ struct pull_item {
 	struct remote_stat st;
 	int marker;   /* directory marker: only mkdir */
 	int skip;     /* vanished or expired */
+	int link_out; /* a link not made (the reason in msg) */
 	int rc;
 	char msg[REMOTE_ERRMSG_MAX + 128];
 };
@@ -262,6 +269,122 @@ static int get_current(struct pull_ctx *c, struct pull_item *it, int fd,
 	return rc;
 }
 
+/*
+ * Whether the link target, for a link depth directories below the
+ * destination, stays inside the destination.  Only a relative target
+ * qualifies, whose ".." components all come first and climb at most depth
+ * levels: a ".." after a name could climb out of wherever another link
+ * led ("a/../.." where a is a link to "x/y"), so it is refused too.  Empty
+ * and "." components change nothing.  1 if inside, 0 if not.
+ */
+static int link_inside(const char *target, size_t depth)
+{
+	const char *s = target, *e;
+	size_t len, ups = 0;
+	int named = 0;
+
+	if (!target[0] || target[0] == '/')
+		return 0;
+	for (; *s; s = *e ? e + 1 : e) {
+		e = strchrnul(s, '/');
+		len = (size_t)(e - s);
+		if (len == 0 || (len == 1 && s[0] == '.'))
+			continue;
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (named || ++ups > depth)
+				return 0;
+			continue;
+		}
+		named = 1;
+	}
+	return 1;
+}
+
+/*
+ * Step 3 for a symbolic link object: fetch its target (the content), check
+ * it, and make the link under a temporary name in pfd, then rename it to
+ * leaf.  A target that would lead out of the destination, or that cannot
+ * be a target (too long, a NUL inside), sets it->link_out and a reason in
+ * it->msg and makes nothing (0).  -errno with it->msg on a failure.
+ */
+static int pull_link(struct pull_ctx *c, struct pull_item *it, int pfd,
+		     const char *leaf, const struct store_meta *sm)
+{
+	struct remote_error err;
+	char target[PATH_MAX], tmp[256], hex[DIGEST_SHA256_HEX];
+	const char *p;
+	size_t got = 0, depth = 0;
+	int rc = 0, tmp_made = 0;
+
+	memset(&err, 0, sizeof(err));
+	if (it->st.size >= sizeof(target)) {
+		it->link_out = 1;
+		snprintf(it->msg, sizeof(it->msg),
+			 "a link whose target is %llu bytes long",
+			 (unsigned long long)it->st.size);
+		return 0;
+	}
+	rc = remote_get(c->r, it->key, 0, (size_t)it->st.size, target, &got,
+			it->st.etag, &err);
+	if (rc == 0 && got != it->st.size)
+		rc = remote_error_set(&err, -EIO, "got %zu of %llu bytes", got,
+				      (unsigned long long)it->st.size);
+	if (rc) {
+		snprintf(it->msg, sizeof(it->msg), "'%s': %s", it->key,
+			 cli_errmsg(&err, rc));
+		return rc;
+	}
+	target[got] = '\0';
+	if (sm->has_sha256) {
+		digest_sha256_buf(target, got, hex);
+		if (strcasecmp(hex, sm->sha256)) {
+			snprintf(it->msg, sizeof(it->msg),
+				 "'%s' failed its SHA-256 check (stored %s, received %s); nothing written",
+				 it->key, sm->sha256, hex);
+			return -EIO;
+		}
+	}
+	for (p = it->rel; *p; p++)
+		depth += *p == '/';
+	if (memchr(target, '\0', got) || !link_inside(target, depth)) {
+		it->link_out = 1;
+		snprintf(it->msg, sizeof(it->msg),
+			 "a link that leads out of the destination ('%.*s')",
+			 (int)strnlen(target, 256), target);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), ".%.160s.artifact-%ld-%zu", leaf,
+		 (long)getpid(), it->index);
+	if (symlinkat(target, pfd, tmp)) {
+		rc = -errno;
+		snprintf(it->msg, sizeof(it->msg), "cannot create '%s': %s",
+			 it->local, strerror(errno));
+		goto out;
+	}
+	tmp_made = 1;
+	if (c->same_owner && (sm->has_uid || sm->has_gid) &&
+	    fchownat(pfd, tmp, sm->has_uid ? sm->uid : (uid_t)-1,
+		     sm->has_gid ? sm->gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW)) {
+		rc = -errno;
+		snprintf(it->msg, sizeof(it->msg),
+			 "cannot give '%s' its stored owner (uid %ld, gid %ld): %s",
+			 it->local, sm->has_uid ? (long)sm->uid : -1L,
+			 sm->has_gid ? (long)sm->gid : -1L, strerror(errno));
+		goto out;
+	}
+	if (renameat(pfd, tmp, pfd, leaf)) {
+		rc = -errno;
+		snprintf(it->msg, sizeof(it->msg), "cannot write '%s': %s",
+			 it->local, strerror(errno));
+		goto out;
+	}
+	tmp_made = 0;
+out:
+	if (tmp_made)
+		unlinkat(pfd, tmp, 0);
+	return rc;
+}
+
 /* Pool job, step 3: download one object as described above. */
 static void pull_one(void *arg)
 {
@@ -288,6 +411,11 @@ static void pull_one(void *arg)
 		snprintf(it->msg, sizeof(it->msg),
 			 "cannot create the directories of '%s': %s", it->local,
 			 strerror(-rc));
+		goto out;
+	}
+	store_meta_decode(&it->st.meta, &sm);
+	if (sm.has_mode && S_ISLNK(sm.mode)) {
+		rc = pull_link(c, it, pfd, leaf, &sm);
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), ".%.160s.artifact-%ld-%zu", leaf,
@@ -647,6 +775,11 @@ int cli_pull(int argc, char **argv, mode_t um)
 		if (items.v[i].rc) {
 			failed++;
 			cli_fail(&a, "%s", items.v[i].msg);
+		} else if (items.v[i].link_out) {
+			cli_line(stderr, "artifact: skipping '%s': %s",
+				 items.v[i].local, items.v[i].msg);
+			n_files--;
+			total -= items.v[i].st.size;
 		}
 	}
 	if (failed) {

@@ -150,6 +150,47 @@ else
 	not_ok "could not plant objects with metadata: $(cat "$WORK/plant.err" 2>/dev/null)"
 fi
 
+# ---- symbolic link objects --------------------------------------------------
+
+# x-amz-meta-mode S_IFLNK|0777, content = target, as the mount writes them:
+# pull makes the link only when its target stays inside the destination.
+LNK="mode=$((0120777))"
+if plant "artifacts/jobs/$JOB/links/data.txt" "data" &&
+	plant "artifacts/jobs/$JOB/links/same.txt" "data.txt" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/sub/up.txt" "../data.txt" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/sub/deep/dots.txt" "./../..//data.txt" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/dir" "sub" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/out-abs" "/etc/passwd" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/out-up" "../outside" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/sub/out-up2" "../../x" "$LNK" &&
+	plant "artifacts/jobs/$JOB/links/sub/out-sneaky" "deep/../../../x" "$LNK"; then
+	expect 0 "pull a directory holding link objects" pull job links -d pulls/links
+	check "a link inside is made (same.txt -> data.txt)" \
+		test -L pulls/links/same.txt -a "$(readlink pulls/links/same.txt)" = data.txt
+	check "and reads through to the file" grep -qx data pulls/links/same.txt
+	check "a link up but inside is made (sub/up.txt -> ../data.txt)" \
+		test "$(readlink pulls/links/sub/up.txt)" = ../data.txt
+	check "so is one with . and empty segments" \
+		test "$(cat pulls/links/sub/deep/dots.txt)" = data
+	check "so is a link to a directory inside" test -L pulls/links/dir -a -d pulls/links/dir
+	for l in out-abs out-up sub/out-up2 sub/out-sneaky; do
+		check "the link out '$l' is not made" test ! -L "pulls/links/$l" -a ! -e "pulls/links/$l"
+		check "and a warning names it" has "$ERR" "artifact: skipping 'pulls/links/$l': a link that leads out of the destination"
+	done
+	check "the success line counts what was made (5 files)" has "$OUT" "Pulled 5 files."
+	expect 0 "pull a single link object that leads out" pull job links/out-abs -d pulls/abs-single
+	check "it is skipped" test ! -L pulls/abs-single -a ! -e pulls/abs-single
+	check "with a warning" has "$ERR" "'pulls/abs-single': a link that leads out of the destination ('/etc/passwd')"
+	mkdir -p pulls/single
+	expect 0 "pull a single link object that stays inside" pull job links/same.txt -d pulls/single/
+	check "it is made" test "$(readlink pulls/single/same.txt)" = data.txt
+	expect 1 "pulling it again without -f is refused" pull job links/same.txt -d pulls/single/
+	expect 0 "with -f it is replaced" pull job links/same.txt -d pulls/single/ -f
+	check "still a link" test -L pulls/single/same.txt
+else
+	not_ok "could not plant link objects: $(cat "$WORK/plant.err" 2>/dev/null)"
+fi
+
 # ---- -d renames, and strips leading ../ -----------------------------------
 
 expect 0 "push -d ../../x strips the ../" push job src/a.txt -d ../../nested/renamed.txt
