@@ -115,6 +115,9 @@ struct wfile {
 	struct remote_part *parts;
 	int nparts, parts_cap;
 	int parts_pending; /* part uploads not finished yet */
+	uint64_t punched;  /* bytes [0, punched) were uploaded as parts and
+			      given back to cache_dir (hole punched): the
+			      stream is then the only way to store it */
 	pthread_cond_t parts_done;
 	struct digest_sha256 *hash; /* running SHA-256 while sequential */
 	uint64_t hashed;	    /* bytes fed to hash */

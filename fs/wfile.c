@@ -27,6 +27,7 @@
  * update the inode.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,30 @@ static int lock_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 	if (rc == 0 && !wf->loaded)
 		rc = -EAGAIN; /* cannot happen: loaded never goes back */
 	return rc;
+}
+
+/* With wf->lock held and cache_dir full: once the part uploads in flight
+ * are done, give the bytes of every uploaded part back to the disk
+ * (punch a hole), so a sequential write larger than cache_dir's free
+ * space goes on.  From then on the stream is the only way to store the
+ * file (a failed part fails the file) and reads of those bytes through
+ * this staging fail with EIO.  The bytes given back, or 0. */
+static uint64_t give_back_parts(struct fs *fs, struct wfile *wf)
+{
+	uint64_t from = wf->punched, to;
+
+	while (wf->parts_pending > 0)
+		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	if (!wf->stream_ok || !wf->upload_id)
+		return 0;
+	to = wf->stream_off;
+	if (to <= from ||
+	    fallocate(wf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)from, (off_t)(to - from)) != 0)
+		return 0;
+	wf->punched = to;
+	cache_stage_account(fs->cache, -(int64_t)(to - from));
+	return to - from;
 }
 
 /* With wf->lock held: the staging lost bytes (err, a -errno of cache_dir).
@@ -341,8 +366,9 @@ void fs_wfile_release(struct fs *fs, struct inode *in, struct wfile *wf)
 	}
 	stream_abort(fs, wf);
 	pthread_mutex_unlock(&wf->lock);
-	if (wf->loaded)
-		cache_stage_account(fs->cache, -(int64_t)wf->size);
+	if (wf->loaded) /* what was given back is not counted any more */
+		cache_stage_account(fs->cache,
+				    -(int64_t)(wf->size - wf->punched));
 	wfile_free(wf);
 	if (claim) {
 		drop_claim(fs, in, claim);
@@ -478,6 +504,8 @@ ssize_t fs_wfile_write(struct fs *fs, struct inode *in, struct wfile *wf,
 		wf->hash = NULL;
 	}
 	n = pwrite(wf->fd, buf, len, off);
+	if (n < 0 && errno == ENOSPC && give_back_parts(fs, wf) > 0)
+		n = pwrite(wf->fd, buf, len, off); /* with the room made */
 	if (n < 0) {
 		n = -errno;
 		staging_failed(fs, in, wf, (int)n, "write");
@@ -515,6 +543,8 @@ ssize_t fs_wfile_read(struct fs *fs, struct inode *in, struct wfile *wf,
 	pthread_mutex_lock(&wf->lock);
 	if ((uint64_t)off >= wf->size)
 		n = 0;
+	else if ((uint64_t)off < wf->punched)
+		n = -EIO; /* given back to cache_dir; stored at close */
 	else
 		n = pread(wf->fd, buf,
 			  len < wf->size - (uint64_t)off
@@ -542,7 +572,8 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 	if (size == 0) {
 		/* Start over: the old bytes do not matter any more. */
 		if (wf->loaded)
-			cache_stage_account(fs->cache, -(int64_t)wf->size);
+			cache_stage_account(fs->cache,
+					    -(int64_t)(wf->size - wf->punched));
 		wf->loaded = 1;
 		stream_reset(wf);
 		wf->stream_ok = wf->upload_id == NULL && wf->nparts == 0;
@@ -560,8 +591,10 @@ int fs_wfile_truncate(struct fs *fs, struct inode *in, struct wfile *wf,
 		staging_failed(fs, in, wf, rc, "truncate");
 		goto out;
 	}
-	if (size == 0)
+	if (size == 0) {
 		wf->failed = 0; /* started over: nothing is lost any more */
+		wf->punched = 0;
+	}
 	wf->size = size;
 	wf->dirty = 1;
 	wf->flush_failed = 0;
@@ -835,7 +868,18 @@ int fs_wfile_store(struct fs *fs, struct inode *in, struct wfile *wf,
 	rc = -EAGAIN;
 	if (wf->upload_id)
 		rc = stream_finish(fs, in, wf, key, &meta, etag, handoff);
-	if (rc == -EAGAIN) {
+	if (rc == -EAGAIN && wf->punched) {
+		/* Its first bytes were given back to cache_dir: only the
+		 * stream could have stored it. */
+		stream_abort(fs, wf);
+		fs_log(fs,
+		       "upload of %s failed: its streamed upload broke after "
+		       "cache_dir was full; it is not stored, the stored "
+		       "version stays",
+		       key);
+		wf->failed = -EIO;
+		rc = -EIO;
+	} else if (rc == -EAGAIN) {
 		stream_abort(fs, wf);
 		rc = remote_put_file(fs->remote, key, wf->fd, wf->size, &put,
 				     NULL, etag, &err);
