@@ -481,10 +481,13 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* ---- rename.c ---------------------------------------------------------- */
 
-/* Whether the directory key dkey ("a/d/") has anything under it on the
- * remote besides its marker: 1, 0, -ENOENT (nothing at all, not even a
- * marker), or the listing's -errno (logged).  fs->lock NOT held. */
-int fs_dir_has_children(struct fs *fs, const char *dkey);
+/* What lies under the directory key dkey ("a/d/") on the remote: 1 when a
+ * usable key other than its marker does, 0 when only the marker, -ENOENT
+ * when nothing usable (keys remote/ refuses, with dot segments, do not
+ * count: a directory holding only those does not exist here), or the
+ * listing's -errno (logged).  *marker (may be NULL): the marker exists.
+ * fs->lock NOT held. */
+int fs_dir_probe(struct fs *fs, const char *dkey, int *marker);
 int fs_do_rename(struct fs *fs, struct inode *p, const char *name,
 		 struct inode *np, const char *newname, unsigned int flags);
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,

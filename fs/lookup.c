@@ -74,11 +74,10 @@ int fs_resolve(struct fs *fs, struct inode *parent, const char *name,
 {
 	struct remote_stat st = { 0 };
 	struct remote_stat mst = { 0 };
-	struct remote_list l = { 0 };
 	struct remote_error err = { { 0 } };
 	struct store_meta sm;
 	char *dkey = NULL;
-	struct remote_list_opts lo = { .max_keys = 1 };
+	int marker = 0;
 	struct inode *in;
 	int rc;
 
@@ -136,21 +135,10 @@ int fs_resolve(struct fs *fs, struct inode *parent, const char *name,
 		rc = -ENOMEM;
 		goto out;
 	}
-	lo.prefix = dkey;
-	memset(&err, 0, sizeof(err));
-	rc = remote_list(fs->remote, &lo, &l, &err);
-	if (rc) {
-		fs_log(fs, "lookup of %s failed: %s", dkey, err.msg);
+	rc = fs_dir_probe(fs, dkey, &marker);
+	if (rc < 0)
 		goto out;
-	}
-	if (l.n_entries == 0) {
-		rc = -ENOENT;
-		goto out;
-	}
-	if (strcmp(l.entries[0].key, dkey) == 0)
-		rc = remote_head(fs->remote, dkey, &mst, NULL);
-	else
-		rc = -ENOENT;
+	rc = marker ? remote_head(fs->remote, dkey, &mst, NULL) : -ENOENT;
 	pthread_mutex_lock(&fs->lock);
 	in = fs_inode_obtain(fs, dkey, FS_DIR, level);
 	if (!in) {
@@ -168,7 +156,6 @@ int fs_resolve(struct fs *fs, struct inode *parent, const char *name,
 out:
 	remote_stat_clear(&st);
 	remote_stat_clear(&mst);
-	remote_list_clear(&l);
 	free(dkey);
 	return rc;
 }

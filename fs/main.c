@@ -435,16 +435,23 @@ int main(int argc, char **argv)
 	int ret = 1;
 	int rc;
 
-	if (fuse_opt_parse(&args, &c, cli_spec, note_opt) < 0)
-		return c.refused ? 1 : fail("bad options (see --help)");
+	if (fuse_opt_parse(&args, &c, cli_spec, note_opt) < 0) {
+		if (!c.refused)
+			fail("bad options (see --help)");
+		goto out;
+	}
 	/* Setuid bits and device nodes stored in objects stay inert. */
-	if (fuse_opt_add_arg(&args, "-onosuid,nodev") < 0)
-		return fail("out of memory");
+	if (fuse_opt_add_arg(&args, "-onosuid,nodev") < 0) {
+		fail("out of memory");
+		goto out;
+	}
 	/* Other users may come in: the kernel checks their permissions as
 	 * on a local disk (README, "Permissions"). */
 	if (c.allow_other && !c.default_permissions &&
-	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
-		return fail("out of memory");
+	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0) {
+		fail("out of memory");
+		goto out;
+	}
 	if (c.help) {
 		usage(argv[0]);
 		ret = 0;

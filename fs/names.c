@@ -402,7 +402,7 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 	rc = fs_inode_staged_under(fs, key) ? -ENOTEMPTY : 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (rc == 0)
-		rc = fs_dir_has_children(fs, key);
+		rc = fs_dir_probe(fs, key, NULL);
 	if (rc == 1)
 		rc = -ENOTEMPTY;
 	if (rc)

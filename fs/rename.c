@@ -116,27 +116,45 @@ out:
 	return rc;
 }
 
-/* Whether a directory key (ending in '/') has anything under it on the
- * remote besides its own marker: 1 yes, 0 no (-ENOENT: nothing at all),
- * or the listing's -errno. */
-int fs_dir_has_children(struct fs *fs, const char *dkey)
+struct probe {
+	const char *dkey;
+	int marker;   /* the marker "dkey" itself is listed */
+	int children; /* a usable key other than the marker is */
+};
+
+/* remote_list_pages callback: stop (1) at the first usable child. */
+static int probe_page(struct remote_list *l, void *arg)
 {
+	struct probe *p = arg;
+
+	for (size_t i = 0; i < l->n_entries; i++) {
+		if (strcmp(l->entries[i].key, p->dkey) == 0)
+			p->marker = 1;
+		else
+			p->children = 1;
+	}
+	return p->children;
+}
+
+int fs_dir_probe(struct fs *fs, const char *dkey, int *marker)
+{
+	/* Two keys a page: the marker and one child say everything; a page
+	 * that held only keys remote/ refused goes on to the next. */
 	struct remote_list_opts lo = { .prefix = dkey, .max_keys = 2 };
-	struct remote_list l = { 0 };
 	struct remote_error err = { { 0 } };
+	struct probe p = { .dkey = dkey };
 	int rc;
 
-	rc = remote_list(fs->remote, &lo, &l, &err);
-	if (rc) {
+	rc = remote_list_pages(fs->remote, &lo, probe_page, &p, &err);
+	if (rc < 0) {
 		fs_log(fs, "listing %s failed: %s", dkey, err.msg);
 		return rc;
 	}
-	rc = l.n_entries == 0 ? -ENOENT : 0;
-	for (size_t i = 0; i < l.n_entries; i++)
-		if (strcmp(l.entries[i].key, dkey) != 0)
-			rc = 1;
-	remote_list_clear(&l);
-	return rc;
+	if (marker)
+		*marker = p.marker;
+	if (p.children)
+		return 1;
+	return p.marker ? 0 : -ENOENT;
 }
 
 /* mv of a directory: both prefixes are guarded. */
@@ -151,7 +169,7 @@ static int rename_dir(struct fs *fs, struct inode *src, const char *sdir,
 	if (rc)
 		return rc;
 	if (dst_exists) {
-		rc = fs_dir_has_children(fs, ddir);
+		rc = fs_dir_probe(fs, ddir, NULL);
 		if (rc == 1)
 			return -ENOTEMPTY;
 		if (rc == -ENOENT)

@@ -316,6 +316,29 @@ check "ls -l of a directory of 2000 files lists 2000 entries" \
 check "a file in it reads back" \
 	test "$(t cat "$M/job/many/f1999")" = "1999"
 
+# -- planted keys with dot segments never reach outside their place --
+if [[ $BACKEND != file ]]; then
+	echo "the project's release" >src/victim.txt
+	echo "planted" >src/planted2.txt
+	if plant "artifacts/projects/$PROJ/victim.txt" src/victim.txt &&
+		plant "artifacts/jobs/$JOB/y/../../../projects/$PROJ/victim.txt" src/planted2.txt &&
+		plant "artifacts/jobs/$JOB/y/ok.txt" src/planted2.txt; then
+		sleep 1.2
+		run ls -a "$M/job/y"
+		check "a key with dot segments is not shown ($OUT)" \
+			test "$OUT" = "$(printf '.\n..\nok.txt')"
+		run mv "$M/job/y" "$M/job/y2"
+		check "mv of a directory holding a dot-segment key works ($ERR)" \
+			test "$RC" -eq 0
+		check "... and the project's artifact outside it is untouched" \
+			same "$(pulled project victim.txt)" src/victim.txt
+		check "... the usable key moved" same "$M/job/y2/ok.txt" src/planted2.txt
+		check "... and the refusal is logged" grep -q "segment" "$LOG"
+	else
+		not_ok "plant dot-segment keys ($(cat "$WORK/plant.err"))"
+	fi
+fi
+
 # -- objects from other tools --
 if [[ $BACKEND != file ]]; then
 	echo planted >src/planted.txt
