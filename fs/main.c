@@ -9,6 +9,7 @@
  * Secrets are never options: they come from the environment or the AWS
  * credentials file, so they never show in `ps`.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fuse_opt.h>
@@ -35,6 +36,7 @@ struct cli {
 	char *uid, *gid, *umask, *timeout, *upload_max_age;
 	int allow_other, default_permissions;
 	int refused; /* note_opt said why already */
+	int nonempty;
 	int help, version;
 };
 
@@ -66,6 +68,7 @@ static const struct fuse_opt cli_spec[] = {
 	OPT("umask=%s", umask),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	{ "nonempty", offsetof(struct cli, nonempty), 1 },
 	FUSE_OPT_KEY("suid", KEY_SUID_DEV),
 	FUSE_OPT_KEY("dev", KEY_SUID_DEV),
 	{ "-h", offsetof(struct cli, help), 1 },
@@ -129,6 +132,31 @@ static void usage(const char *prog)
 	       "AWS_SESSION_TOKEN, else ~/.aws/credentials [AWS_PROFILE].\n"
 	       "Standard FUSE options (allow_other, ro, ...) pass through.\n",
 	       prog);
+}
+
+/* Seconds as a plain decimal ("1", "0.5": digits, at most one point, no
+ * sign, exponent, hex, inf or nan) within [min, max]; -EINVAL otherwise. */
+static int parse_seconds(const char *s, double min, double max, double *out)
+{
+	size_t digits = strspn(s, "0123456789");
+	const char *p = s + digits;
+	double v;
+
+	if (*p == '.') {
+		size_t frac = strspn(p + 1, "0123456789");
+
+		if (frac == 0)
+			return -EINVAL;
+		digits += frac;
+		p += 1 + frac;
+	}
+	if (digits == 0 || *p != '\0')
+		return -EINVAL;
+	v = strtod(s, NULL);
+	if (!(v >= min && v <= max))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 /* A whole number in base (8 or 10) up to max; -EINVAL otherwise. */
@@ -239,25 +267,13 @@ static int apply_options(struct fs *fs, struct cli *c)
 		o->block_size = (uint32_t)v;
 	}
 	o->metadata_ttl = 1.0;
-	if (c->metadata_ttl) {
-		char *end = NULL;
-		double t = strtod(c->metadata_ttl, &end);
-
-		if (!end || *end || t < 0 || t > 86400)
-			return fail("bad metadata_ttl '%s' (seconds, 0-86400)",
-				    c->metadata_ttl);
-		o->metadata_ttl = t;
-	}
+	if (c->metadata_ttl &&
+	    parse_seconds(c->metadata_ttl, 0, 86400, &o->metadata_ttl))
+		return fail("bad metadata_ttl '%s' (seconds, 0-86400)",
+			    c->metadata_ttl);
 	o->timeout = 20;
-	if (c->timeout) {
-		char *end = NULL;
-		double t = strtod(c->timeout, &end);
-
-		if (!end || *end || !(t >= 1 && t <= 3600))
-			return fail("bad timeout '%s' (seconds, 1-3600)",
-				    c->timeout);
-		o->timeout = t;
-	}
+	if (c->timeout && parse_seconds(c->timeout, 1, 3600, &o->timeout))
+		return fail("bad timeout '%s' (seconds, 1-3600)", c->timeout);
 	o->upload_max_age = REMOTE_UPLOAD_MAX_AGE;
 	if (c->upload_max_age &&
 	    (store_duration_parse(c->upload_max_age, &o->upload_max_age) ||
@@ -265,16 +281,10 @@ static int apply_options(struct fs *fs, struct cli *c)
 		return fail("bad upload_max_age '%s' (try 24h, 2d)",
 			    c->upload_max_age);
 	o->sweep_interval = 600;
-	if (c->sweep_interval) {
-		char *end = NULL;
-		double t = strtod(c->sweep_interval, &end);
-
-		if (!end || *end || t < 0 || t > 31536000)
-			return fail(
-				"bad sweep_interval '%s' (seconds; 0 never)",
-				c->sweep_interval);
-		o->sweep_interval = t;
-	}
+	if (c->sweep_interval &&
+	    parse_seconds(c->sweep_interval, 0, 31536000, &o->sweep_interval))
+		return fail("bad sweep_interval '%s' (seconds; 0 never)",
+			    c->sweep_interval);
 	if (c->uid) {
 		if (parse_id(c->uid, 10, UINT32_MAX - 1u, &id))
 			return fail("bad uid '%s' (a number)", c->uid);
@@ -387,6 +397,37 @@ static void warn_cache_space(struct fs *fs)
 		want, have, fs->opts.cache_dir);
 }
 
+/* A mountpoint must be an empty directory (-o nonempty allows one with
+ * files, as s3fs does; libfuse 3 dropped that option, so we take it
+ * ourselves).  1 (reported) when not. */
+static int check_mountpoint(const char *path, int nonempty)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (stat(path, &st) != 0)
+		return fail("mountpoint %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("mountpoint %s is not a directory", path);
+	if (nonempty)
+		return 0;
+	d = opendir(path);
+	if (!d)
+		return fail("mountpoint %s: %s", path, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	if (n)
+		return fail("mountpoint %s is not empty (use -o nonempty to "
+			    "mount over it anyway)",
+			    path);
+	return 0;
+}
+
 /* Prove cache_dir is usable before mounting (so failure is one line). */
 static int probe_cache(struct fs *fs)
 {
@@ -469,6 +510,8 @@ int main(int argc, char **argv)
 		fail("no MOUNTPOINT given (see --help)");
 		goto out;
 	}
+	if (check_mountpoint(cmd.mountpoint, c.nonempty))
+		goto out;
 	if (fs_context_new(&fs))
 		goto out;
 	fs->opts.debug = cmd.debug;

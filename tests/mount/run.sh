@@ -829,6 +829,23 @@ bad_mount "a cache_dir that is a file fails at mount time" \
 bad_mount "cache_size=abc fails at mount time" "$OPTS,cache_size=abc"
 bad_mount "-o suid is refused: the mount is always nosuid" "$OPTS,suid"
 bad_mount "timeout=0 fails at mount time" "$OPTS,timeout=0"
+bad_mount "metadata_ttl=nan fails at mount time" "$OPTS,metadata_ttl=nan"
+bad_mount "metadata_ttl=0x10 fails at mount time" "$OPTS,metadata_ttl=0x10"
+touch "$WORK/a-file"
+run "$FS" "$WORK/a-file" -f -o "$OPTS"
+check "a regular file as mountpoint is refused with one line ($ERR)" \
+	test "$RC" -eq 1 -a "$(printf '%s\n' "$ERR" | wc -l)" -eq 1
+mkdir -p "$WORK/full-dir"
+touch "$WORK/full-dir/x"
+run "$FS" "$WORK/full-dir" -f -o "$OPTS"
+check "a non-empty mountpoint is refused with one line ($ERR)" \
+	test "$RC" -eq 1 -a "$(printf '%s\n' "$ERR" | wc -l)" -eq 1
+if mount_fs "$WORK/full-dir" "$LOG.ne" "$OPTS,nonempty"; then
+	ok "-o nonempty mounts over a non-empty directory"
+	umount_fs "$WORK/full-dir" >/dev/null
+else
+	not_ok "-o nonempty mounts over a non-empty directory"
+fi
 if mount_fs "$M" "$LOG" "$OPTS"; then
 	check "the mount is nosuid and nodev" \
 		grep -Eq " $M fuse.artifactfs [^ ]*nosuid,nodev" /proc/mounts
