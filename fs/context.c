@@ -15,13 +15,17 @@
 void fs_log(struct fs *fs, const char *fmt, ...)
 {
 	char msg[1024];
+	char safe[1024];
 	va_list ap;
 
 	(void)fs;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fuse_log(FUSE_LOG_ERR, "artifactfs: %s\n", msg);
+	/* Keys are anyone's bytes: no ESC sequence or newline reaches the
+	 * log raw. */
+	remote_printable(msg, safe, sizeof(safe));
+	fuse_log(FUSE_LOG_ERR, "artifactfs: %s\n", safe);
 }
 
 void fs_remote_warn(void *ctx, const char *msg)

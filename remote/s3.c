@@ -1041,10 +1041,14 @@ static int perform(struct s3 *s, struct req *q)
 			down = (curl_off_t)(q->dst_len + q->resp_len);
 			if (q->body && q->status)
 				up = (curl_off_t)q->body->len;
+			char safe[320];
+
+			remote_printable(q->key ? q->key : "", safe,
+					 sizeof(safe));
 			fprintf(stderr,
 				"artifactfs: s3 %s /%.300s%s%.200s -> %ld%s%s, "
 				"%lld bytes, %ld ms%s\n",
-				q->method, q->key ? q->key : "", *query ? "?" : "",
+				q->method, safe, *query ? "?" : "",
 				query, q->status,
 				q->xerr.code[0] ? " " : "", q->xerr.code,
 				(long long)(up + down), ms,
