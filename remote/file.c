@@ -42,6 +42,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #include "digest.h"
 #include "remote_int.h"
@@ -56,11 +58,154 @@ struct file_remote {
 	char *root;	    /* DIR, without trailing '/'; immutable */
 	char *tmpdir;	    /* DIR/.afs/tmp */
 	char *updir;	    /* DIR/.afs/uploads */
+	int root_fd;	    /* DIR, O_PATH: every path is resolved from it */
 };
 
 static struct file_remote *fr(struct remote *r)
 {
 	return (struct file_remote *)r;
+}
+
+/* ---- resolving beneath the store ---------------------------------------
+ *
+ * Every path operation on the store resolves its path from the store's
+ * root with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink
+ * anywhere in the store (a stray one, or one planted to lead a delete
+ * outside) fails the operation with ELOOP or EXDEV instead of being
+ * followed.  Paths are the absolute ones key_path() and upload_path()
+ * make; only their part below the root is used.
+ */
+
+/* path's part below f->root ("." for the root itself), or NULL. */
+static const char *below_root(const struct file_remote *f, const char *path)
+{
+	size_t n = strlen(f->root);
+
+	if (strncmp(path, f->root, n) != 0 ||
+	    (path[n] != '/' && path[n] != '\0'))
+		return NULL;
+	path += n;
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+/* open(2) of path, beneath the root, never through a symlink. */
+static int beneath_open(const struct file_remote *f, const char *path,
+			int flags, mode_t mode)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.mode = (flags & O_CREAT) ? mode : 0,
+				.resolve = RESOLVE_BENEATH |
+					   RESOLVE_NO_SYMLINKS };
+	const char *rel = below_root(f, path);
+	long fd;
+
+	if (!rel)
+		return -EXDEV;
+	fd = syscall(SYS_openat2, f->root_fd, rel, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* The directory holding path (O_PATH, beneath the root, never through a
+ * symlink); path's last component (without a directory's trailing '/')
+ * goes into leaf (NAME_MAX + 1 bytes).  dir is scratch of PATH_MAX bytes.
+ * -errno. */
+static int beneath_parent(const struct file_remote *f, const char *path,
+			  char *dir, char *leaf)
+{
+	size_t len = strlen(path);
+	const char *slash;
+	size_t n;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	slash = strrchr(dir, '/');
+	if (!slash || !slash[1])
+		return -EINVAL;
+	n = (size_t)(slash - dir);
+	if (len - n - 1 > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(leaf, dir + n + 1, len - n - 1);
+	leaf[len - n - 1] = '\0';
+	dir[n] = '\0';
+	return beneath_open(f, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+/* mkdir, rmdir, unlink of path beneath the root: 0 or -errno. */
+static int beneath_mkdir(const struct file_remote *f, const char *path)
+{
+	char dir[PATH_MAX];
+	char leaf[NAME_MAX + 1];
+	int dfd = beneath_parent(f, path, dir, leaf);
+	int rc;
+
+	if (dfd < 0)
+		return dfd;
+	rc = mkdirat(dfd, leaf, 0755) < 0 ? -errno : 0;
+	close(dfd);
+	return rc;
+}
+
+static int beneath_unlink(const struct file_remote *f, const char *path,
+			  int flags)
+{
+	char dir[PATH_MAX];
+	char leaf[NAME_MAX + 1];
+	int dfd = beneath_parent(f, path, dir, leaf);
+	int rc;
+
+	if (dfd < 0)
+		return dfd;
+	rc = unlinkat(dfd, leaf, flags) < 0 ? -errno : 0;
+	close(dfd);
+	return rc;
+}
+
+/* rename (or link, when link_it) from to to, both beneath the root. */
+static int beneath_move(const struct file_remote *f, const char *from,
+			const char *to, int link_it)
+{
+	char d1[PATH_MAX], d2[PATH_MAX];
+	char l1[NAME_MAX + 1], l2[NAME_MAX + 1];
+	int fd1 = beneath_parent(f, from, d1, l1);
+	int fd2 = fd1 < 0 ? fd1 : beneath_parent(f, to, d2, l2);
+	int rc;
+
+	if (fd1 < 0 || fd2 < 0) {
+		rc = fd1 < 0 ? fd1 : fd2;
+		goto out;
+	}
+	if (link_it)
+		rc = linkat(fd1, l1, fd2, l2, 0) < 0 ? -errno : 0;
+	else
+		rc = renameat(fd1, l1, fd2, l2) < 0 ? -errno : 0;
+out:
+	if (fd1 >= 0)
+		close(fd1);
+	if (fd2 >= 0)
+		close(fd2);
+	return rc;
+}
+
+/* opendir(3) of path beneath the root; NULL with errno set. */
+static DIR *beneath_opendir(const struct file_remote *f, const char *path)
+{
+	int fd = beneath_open(f, path, O_RDONLY | O_DIRECTORY, 0);
+	DIR *d;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
 }
 
 /* An open object: its descriptor and parsed header.  Free with obj_close. */
@@ -211,8 +356,9 @@ static int make_parents(struct file_remote *f, const char *key)
 		rc = key_path(f, key, (size_t)(slash - key) + 1, 0, path);
 		if (rc)
 			return rc;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
+		rc = beneath_mkdir(f, path);
+		if (rc && rc != -EEXIST)
+			return rc;
 		s = slash + 1;
 	}
 }
@@ -228,7 +374,8 @@ static void prune_parents(struct file_remote *f, const char *key)
 			len--;
 		if (len == 0)
 			break;
-		if (key_path(f, key, len, 0, path) || rmdir(path) < 0)
+		if (key_path(f, key, len, 0, path) ||
+		    beneath_unlink(f, path, AT_REMOVEDIR) < 0)
 			break;
 		len--;
 	}
@@ -322,7 +469,8 @@ out:
 }
 
 /* Open the object file at path and parse its header into o. */
-static int obj_open(const char *path, struct obj *o)
+static int obj_open(const struct file_remote *f, const char *path,
+		    struct obj *o)
 {
 	unsigned char fixed[HDR_FIXED];
 	char *js = NULL;
@@ -336,9 +484,10 @@ static int obj_open(const char *path, struct obj *o)
 	int rc;
 
 	memset(o, 0, sizeof(*o));
-	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	o->fd = beneath_open(f, path, O_RDONLY, 0);
 	if (o->fd < 0) {
-		rc = errno == ENOTDIR ? -ENOENT : -errno;
+		rc = o->fd == -ENOTDIR ? -ENOENT : o->fd;
+		o->fd = -1;
 		goto out;
 	}
 	rc = read_full(o->fd, fixed, HDR_FIXED, 0, &got);
@@ -402,7 +551,7 @@ static int obj_open_key(struct file_remote *f, const char *key, struct obj *o)
 	rc = key_path(f, key, strlen(key), 1, path);
 	if (rc)
 		return rc;
-	return obj_open(path, o);
+	return obj_open(f, path, o);
 }
 
 /* ---- staging ---------------------------------------------------------- */
@@ -427,11 +576,9 @@ static int tmp_create(struct file_remote *f, char *path)
 
 	random_hex(id, 16);
 	snprintf(path, PATH_MAX, "%s/%s", f->tmpdir, id);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fd = -errno;
+	fd = beneath_open(f, path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
 		path[0] = '\0'; /* nothing for the caller to unlink */
-	}
 	return fd;
 }
 
@@ -503,15 +650,12 @@ static int publish(struct file_remote *f, const char *tmp, const char *key,
 			return -ENOTDIR;
 		if (rc)
 			return rc;
-		if (excl)
-			rc = link(tmp, path) < 0 ? -errno : 0;
-		else
-			rc = rename(tmp, path) < 0 ? -errno : 0;
+		rc = beneath_move(f, tmp, path, excl);
 		if (rc != -ENOENT)
 			break;
 	}
 	if (excl && rc == 0)
-		unlink(tmp);
+		beneath_unlink(f, tmp, 0);
 	return rc;
 }
 
@@ -571,7 +715,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (tmp[0])
-		unlink(tmp);
+		beneath_unlink(f, tmp, 0);
 	free(hdr);
 	return rc;
 }
@@ -590,7 +734,7 @@ static int file_check(struct remote *r, struct remote_error *err)
 			err, fd, "store directory %s is not writable: %s",
 			f->root, strerror(-fd));
 	close(fd);
-	unlink(tmp);
+	beneath_unlink(f, tmp, 0);
 	return 0;
 }
 
@@ -696,11 +840,11 @@ static int file_del(struct remote *r, const char *key, struct remote_error *err)
 	rc = key_path(f, key, strlen(key), 1, path);
 	if (rc)
 		return rc;
-	if (unlink(path) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return -errno;
-	}
+	rc = beneath_unlink(f, path, 0);
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		return 0;
+	if (rc)
+		return rc;
 	prune_parents(f, key);
 	return 0;
 }
@@ -761,9 +905,9 @@ static void items_free(struct items *it)
 }
 
 /* Whether the directory at path holds any object, at any depth. */
-static int has_objects(const char *path)
+static int has_objects(const struct file_remote *f, const char *path)
 {
-	DIR *d = opendir(path);
+	DIR *d = beneath_opendir(f, path);
 	struct dirent *de;
 	int found = 0;
 
@@ -782,13 +926,14 @@ static int has_objects(const char *path)
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(sub))
 			continue;
-		found = has_objects(sub);
+		found = has_objects(f, sub);
 	}
 	closedir(d);
 	return found;
 }
 
 struct walk {
+	const struct file_remote *f;
 	const char *prefix; /* full key prefix being listed */
 	size_t plen;
 	int slash_delim; /* delimiter is exactly "/": prune at prefixes */
@@ -806,9 +951,12 @@ static int walk_dir(struct walk *w, const char *path, const char *kp)
 	size_t kplen = strlen(kp);
 	int rc = 0;
 
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	d = beneath_opendir(w->f, path);
+	if (!d) /* gone, not a directory, or a symlink: nothing of ours */
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
+				       errno == EXDEV
+			       ? 0
+			       : -errno;
 	while ((de = readdir(d)) != NULL) {
 		char key[REMOTE_KEY_MAX * 2 + 2];
 		char sub[PATH_MAX];
@@ -845,7 +993,7 @@ static int walk_dir(struct walk *w, const char *path, const char *kp)
 		    (int)sizeof(sub))
 			continue;
 		if (w->slash_delim && strlen(key) > w->plen) {
-			if (has_objects(sub)) {
+			if (has_objects(w->f, sub)) {
 				rc = items_add(w->out, key, 1);
 				if (rc)
 					goto out;
@@ -911,6 +1059,7 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 	rc = key_path(f, prefix, start_len, 0, path);
 	if (rc)
 		goto out;
+	w.f = f;
 	w.prefix = prefix;
 	w.plen = strlen(prefix);
 	w.slash_delim = delim && strcmp(delim, "/") == 0;
@@ -987,8 +1136,11 @@ static int file_list(struct remote *r, const struct remote_list_opts *opts,
 				&out->entries[out->n_entries];
 
 			rc = item_stat(f, it);
-			if (rc == -ENOENT) {
-				rc = 0; /* deleted while we listed */
+			if (rc && rc != -ENOMEM) {
+				/* Deleted while we listed, or not an object
+				 * of ours (a stray file, a symlink): not in
+				 * the listing, and no reason to fail it. */
+				rc = 0;
 				continue;
 			}
 			if (rc)
@@ -1040,10 +1192,9 @@ static int file_mpu_create(struct remote *r, const char *key,
 	rc = upload_path(f, id, NULL, path);
 	if (rc)
 		goto out;
-	if (mkdir(path, 0755) < 0) {
-		rc = -errno;
+	rc = beneath_mkdir(f, path);
+	if (rc)
 		goto out;
-	}
 	/* The upload's info file: the usual header with the key as "etag". */
 	rc = header_encode(key, opts->content_type, opts->meta, &hdr, &hlen);
 	if (rc)
@@ -1051,9 +1202,9 @@ static int file_mpu_create(struct remote *r, const char *key,
 	rc = upload_path(f, id, "info", path);
 	if (rc)
 		goto out;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = beneath_open(f, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		goto out;
 	}
 	rc = write_all(fd, hdr, hlen, 0);
@@ -1085,10 +1236,13 @@ static int put_part(struct file_remote *f, const char *id, int part,
 	rc = upload_path(f, id, "info", path);
 	if (rc)
 		goto out;
-	if (access(path, F_OK) < 0) {
+	fd = beneath_open(f, path, O_PATH, 0);
+	if (fd < 0) {
 		rc = -ENOENT;
+		fd = -1;
 		goto out;
 	}
+	close(fd);
 	fd = tmp_create(f, tmp);
 	if (fd < 0) {
 		rc = fd;
@@ -1105,10 +1259,9 @@ static int put_part(struct file_remote *f, const char *id, int part,
 	rc = upload_path(f, id, name, path);
 	if (rc)
 		goto out;
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
+	rc = beneath_move(f, tmp, path, 0);
+	if (rc)
 		goto out;
-	}
 	tmp[0] = '\0';
 	if (etag_out)
 		snprintf(etag_out, REMOTE_ETAG_MAX, "%s", etag);
@@ -1116,7 +1269,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (tmp[0])
-		unlink(tmp);
+		beneath_unlink(f, tmp, 0);
 	return rc;
 }
 
@@ -1163,7 +1316,7 @@ static void remove_upload(struct file_remote *f, const char *id)
 
 	if (upload_path(f, id, NULL, path))
 		return;
-	d = opendir(path);
+	d = beneath_opendir(f, path);
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -1172,10 +1325,10 @@ static void remove_upload(struct file_remote *f, const char *id)
 		if (de->d_name[0] == '.')
 			continue;
 		if (upload_path(f, id, de->d_name, sub) == 0)
-			unlink(sub);
+			beneath_unlink(f, sub, 0);
 	}
 	closedir(d);
-	rmdir(path);
+	beneath_unlink(f, path, AT_REMOVEDIR);
 }
 
 static int file_mpu_complete(struct remote *r, const char *key,
@@ -1199,7 +1352,7 @@ static int file_mpu_complete(struct remote *r, const char *key,
 	rc = upload_path(f, upload_id, "info", path);
 	if (rc)
 		goto out;
-	rc = obj_open(path, &info);
+	rc = obj_open(f, path, &info);
 	if (rc)
 		goto out;
 	if (strcmp(info.etag, key) != 0) {
@@ -1256,7 +1409,7 @@ static int file_mpu_complete(struct remote *r, const char *key,
 		rc = upload_path(f, upload_id, name, path);
 		if (rc)
 			goto out;
-		pfd = open(path, O_RDONLY | O_CLOEXEC);
+		pfd = beneath_open(f, path, O_RDONLY, 0);
 		if (pfd < 0) {
 			rc = remote_error_set(err, -EINVAL,
 					      "part %d was not uploaded",
@@ -1289,7 +1442,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (tmp[0])
-		unlink(tmp);
+		beneath_unlink(f, tmp, 0);
 	obj_close(&info);
 	free(md5s);
 	free(hdr);
@@ -1318,7 +1471,7 @@ static int file_mpu_list(struct remote *r, const char *prefix,
 	int rc = 0;
 
 	(void)err;
-	d = opendir(f->updir);
+	d = beneath_opendir(f, f->updir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while (rc == 0 && (de = readdir(d)) != NULL) {
@@ -1327,7 +1480,7 @@ static int file_mpu_list(struct remote *r, const char *prefix,
 		struct remote_upload *u;
 
 		if (upload_path(f, de->d_name, "info", path) != 0 ||
-		    obj_open(path, &info) != 0)
+		    obj_open(f, path, &info) != 0)
 			continue; /* not one of ours, or half made */
 		if (strncmp(info.etag, prefix, plen) != 0) {
 			obj_close(&info);
@@ -1369,6 +1522,8 @@ static void file_destroy(struct remote *r)
 {
 	struct file_remote *f = fr(r);
 
+	if (f->root_fd >= 0)
+		close(f->root_fd);
 	free(f->root);
 	free(f->tmpdir);
 	free(f->updir);
@@ -1438,6 +1593,7 @@ int remote_file_open(const struct remote_config *cfg, const char *path,
 		return -ENOMEM;
 	f->base.ops = &file_ops;
 	f->base.debug = cfg->debug;
+	f->root_fd = -1;
 	f->root = strndup(path, len);
 	f->base.prefix = strdup("");
 	if (!f->root || !f->base.prefix ||
@@ -1450,6 +1606,13 @@ int remote_file_open(const struct remote_config *cfg, const char *path,
 	rc = mkdir_p(f->tmpdir);
 	if (rc == 0)
 		rc = mkdir_p(f->updir);
+	if (rc == 0) {
+		/* The root itself may be reached through a symlink; nothing
+		 * below it is (see beneath_open). */
+		f->root_fd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (f->root_fd < 0)
+			rc = -errno;
+	}
 	if (rc) {
 		rc = remote_error_set(err, rc,
 				      "cannot use store directory %s: %s",

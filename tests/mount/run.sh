@@ -316,6 +316,34 @@ check "ls -l of a directory of 2000 files lists 2000 entries" \
 check "a file in it reads back" \
 	test "$(t cat "$M/job/many/f1999")" = "1999"
 
+# -- file:// never follows a symlink in the store, and ignores strays --
+if [[ $BACKEND == file ]]; then
+	jobdir="$STORE/artifacts/jobs/$JOB"
+	t cp src/old.txt "$M/job/real.txt" 2>/dev/null ||
+		echo "real" >"$M/job/real.txt"
+	mkdir -p "$WORK/outside"
+	cp "$jobdir/real.txt~" "$WORK/outside/secret.txt~"
+	ln -s "$WORK/outside" "$jobdir/evil"
+	echo "not an object" >"$jobdir/stray"
+	echo "not an object either" >"$jobdir/bad~"
+	sleep 1.2
+	run ls "$M/job"
+	check "a listing with a symlink and stray files in the store works ($RC: ${ERR:0:200})" \
+		test "$RC" -eq 0
+	check "... and shows neither the symlink nor the strays" \
+		bash -c "! grep -qx -e evil -e stray -e bad <<<\"\$1\"" _ "$OUT"
+	run cat "$M/job/evil/secret.txt"
+	check "an object behind a symlink is not read ($RC)" test "$RC" -ne 0
+	run cp src/old.txt "$M/job/evil/new.txt"
+	check "a write through a symlink in the store fails ($RC)" test "$RC" -ne 0
+	check "... and creates nothing outside the store" \
+		test ! -e "$WORK/outside/new.txt~"
+	"$A" yank job evil/secret.txt -j "$JOB" >/dev/null 2>&1
+	check "a delete through a symlink in the store leaves the target" \
+		test -e "$WORK/outside/secret.txt~"
+	rm -f "$jobdir/evil" "$jobdir/stray" "$jobdir/bad~"
+fi
+
 # -- planted keys with dot segments never reach outside their place --
 if [[ $BACKEND != file ]]; then
 	echo "the project's release" >src/victim.txt
