@@ -21,6 +21,18 @@ Control (never forwarded):
                     the answer's body (default half of it)
           flip      forward, with one byte of the body (at offset arg,
                     default the middle) changed
+        and, as a hostile server (answers a real one never gives):
+          list-loop     a listing answer says it is truncated and hands
+                        back the continuation token it was sent (or
+                        "loop" when none), so a client that trusts it
+                        never ends
+          list-inject   a listing answer gains an entry with key arg (a
+                        short key outside the prefix, a "..", a
+                        duplicate, ...), in front of the others
+          garbage       answer 200 with arg bytes (default 4096) of
+                        random bytes as the body
+          huge-header   forward, adding a header of arg bytes (default
+                        1 MiB)
     GET /__fault__/clear       back to forwarding everything
     GET /__fault__/count       how many requests each mode has hit so far
 One rule at a time; setting one replaces the last.  Stdlib only.
@@ -172,7 +184,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if mode == "delay":
             time.sleep(int(arg or 1000) / 1000.0)
+        if mode == "garbage":
+            junk = os.urandom(int(arg or 4096))
+            self.answer(200, "OK", [("Content-Type", "application/xml")],
+                        junk)
+            return
         status, reason, headers, data = self.forward(body)
+        if mode == "list-loop" and b"<ListBucketResult" in data:
+            q = dict(urllib.parse.parse_qsl(
+                urllib.parse.urlsplit(self.path).query))
+            tok = q.get("continuation-token", "loop")
+            data = data.replace(b"<IsTruncated>false</IsTruncated>",
+                                b"<IsTruncated>true</IsTruncated>")
+            if b"<NextContinuationToken>" not in data:
+                data = data.replace(
+                    b"</ListBucketResult>",
+                    b"<NextContinuationToken>" + tok.encode() +
+                    b"</NextContinuationToken></ListBucketResult>")
+            headers = [(k, v) for k, v in headers
+                       if k.lower() != "content-length"]
+        if mode == "list-inject" and b"<ListBucketResult" in data:
+            key = (arg or "x").encode()
+            entry = (b"<Contents><Key>" + key + b"</Key><Size>1</Size>"
+                     b"<ETag>&quot;e&quot;</ETag><LastModified>"
+                     b"2026-01-01T00:00:00.000Z</LastModified></Contents>")
+            at = data.find(b"<Contents>")
+            if at < 0:
+                at = data.find(b"</ListBucketResult>")
+            data = data[:at] + entry + data[at:]
+            headers = [(k, v) for k, v in headers
+                       if k.lower() != "content-length"]
+        if mode == "huge-header":
+            headers = list(headers) + [("x-amz-meta-huge",
+                                        "h" * int(arg or (1 << 20)))]
         if mode == "reset" and data:
             self.answer(status, reason, headers, data,
                         cut=int(arg) if arg else len(data) // 2)

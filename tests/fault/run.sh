@@ -111,6 +111,50 @@ check "a byte flipped on the wire is never served ($RC: ${OUT:0:100})" \
 check "... it was fetched again: the read is right" test "$RC" -eq 0
 fault clear
 
+# -- a hostile server's listings --
+mkdir -p "$M/job/h" 2>/dev/null
+t cp src/old.txt "$M/job/h/one.txt"
+sleep 1.2
+fault "set?mode=list-loop&method=GET&path=list-type"
+t0=$SECONDS
+run ls "$M/job/h"
+el=$(elapsed "$t0")
+fault clear
+check "a listing whose continuation token repeats fails, never loops ($RC, ${el}s)" \
+	test "$RC" -ne 0 -a "$el" -lt "$HANG"
+check "... and says why in the log" \
+	grep -Eq "(listing|lookup) .*(failed|repeated)" "$LOG"
+sleep 1.2
+fault "set?mode=list-inject&method=GET&path=list-type&arg=x"
+run ls "$M/job/h"
+fault clear
+check "a listing with a key outside the prefix asked for is served without it ($RC: $OUT)" \
+	test "$RC" -eq 0 -a "$OUT" = one.txt
+check "... and the key is logged as skipped" grep -q "outside the prefix" "$LOG"
+sleep 1.2
+fault "set?mode=list-inject&method=GET&path=list-type&arg=$PREFIX/artifacts/jobs/$JOB/h/../../../projects/x"
+run ls "$M/job/h"
+fault clear
+check "a listing with a dot-segment key is served without it ($RC: $OUT)" \
+	test "$RC" -eq 0 -a "$OUT" = one.txt
+sleep 1.2
+fault "set?mode=garbage&method=GET&path=list-type"
+run ls "$M/job/h"
+fault clear
+check "garbled listing bodies fail the listing ($RC: ${ERR:0:100})" \
+	test "$RC" -ne 0
+check "... the daemon is still running" kill -0 "${MOUNT_PID[$M]}"
+sleep 1.2
+run ls "$M/job/h"
+check "... and lists again once the server makes sense ($RC: $OUT)" \
+	test "$RC" -eq 0 -a "$OUT" = one.txt
+fault "set?mode=huge-header&count=1&method=HEAD"
+run stat "$M/job/h/one.txt"
+fault clear
+check "a 1 MiB header is survived ($RC)" kill -0 "${MOUNT_PID[$M]}"
+run cat "$M/job/h/one.txt"
+check "... and the file still reads right" test "$OUT" = "$(cat src/old.txt)"
+
 # -- SIGTERM while uploads are stuck on a stalled server --
 t cp src/old.txt "$M/job/termed.bin"
 fault "set?mode=stall&method=PUT"
