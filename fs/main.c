@@ -304,6 +304,11 @@ static int apply_options(struct fs *fs, struct cli *c)
 		o->has_umask = 1;
 		o->umask = (mode_t)id;
 	}
+	if (!o->ids[STORE_JOB] && !o->ids[STORE_WORKFLOW] &&
+	    !o->ids[STORE_PROJECT])
+		return fail("no store to mount: give -o job=ID, workflow=ID or "
+			    "project=ID (or set SEMAPHORE_JOB_ID, "
+			    "SEMAPHORE_WORKFLOW_ID, SEMAPHORE_PROJECT_ID)");
 	if (!o->cache_dir) {
 		const char *xdg = getenv("XDG_CACHE_HOME");
 		const char *home = getenv("HOME");

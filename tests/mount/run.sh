@@ -858,6 +858,8 @@ bad_mount "cache_size=abc fails at mount time" "$OPTS,cache_size=abc"
 bad_mount "-o suid is refused: the mount is always nosuid" "$OPTS,suid"
 bad_mount "timeout=0 fails at mount time" "$OPTS,timeout=0"
 bad_mount "metadata_ttl=nan fails at mount time" "$OPTS,metadata_ttl=nan"
+bad_mount "a mount with no store ID fails at mount time" \
+	"remote=$REMOTE$ENDPOINT_OPT,cache_dir=$WORK/cache"
 bad_mount "metadata_ttl=0x10 fails at mount time" "$OPTS,metadata_ttl=0x10"
 touch "$WORK/a-file"
 run "$FS" "$WORK/a-file" -f -o "$OPTS"
