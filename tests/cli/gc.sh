@@ -370,6 +370,22 @@ check "gc --help names --dry-run and --policy" \
 expect 0 "artifact --help" --help
 check "artifact --help lists gc" has "$OUT" "artifact gc [--dry-run] [--policy FILE]"
 
+# ---- keys gc cannot address do not block it --------------------------------
+
+if [[ $BACKEND != file ]]; then
+	J3="gc-bad-$RUN_ID"
+	check "plant an expired key with dot segments" \
+		plant "artifacts/jobs/$J3/y/../../../projects/p/victim" "$PAST"
+	check "plant an expired ordinary key after it" \
+		plant "artifacts/jobs/$J3/z/after" "$PAST"
+	expect 0 "gc goes past a key with dot segments" gc
+	keys >keys.bad
+	check "... deleting the expired key after it" \
+		bash -c '! grep -qx "$1" "$2"' _ "artifacts/jobs/$J3/z/after" keys.bad
+	check "... and it warns about the key it cannot address" \
+		has "$ERR" "'..' segment"
+fi
+
 # ---- unfinished multipart uploads (what crashes leave behind) ------------
 
 if [[ $BACKEND != file ]]; then
