@@ -671,6 +671,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 		name[i] = (char)tolower((unsigned char)p[i]);
 	name[nlen] = '\0';
 	hdr_value(colon + 1, n - nlen - 1, val, sizeof(val));
+	/* A CR or LF inside a value (a server may send one) could never be
+	 * sent back in a header: junk, ignored, like a NUL. */
+	if (strpbrk(val, "\r\n"))
+		return n;
 	if (strcmp(name, "etag") == 0) {
 		s3_etag_unquote(val, strlen(val), q->etag);
 	} else if (strcmp(name, "content-type") == 0) {
