@@ -52,12 +52,18 @@ static void stream_reset(struct wfile *wf)
 	wf->hashed = 0;
 }
 
+/* With wf->lock held: wait until no part upload is in flight. */
+static void wait_parts(struct wfile *wf)
+{
+	while (wf->parts_pending > 0)
+		pthread_cond_wait(&wf->parts_done, &wf->lock);
+}
+
 /* Called with wf->lock held: wait for part uploads, then abort the stream's
  * multipart upload if one is open. */
 static void stream_abort(struct fs *fs, struct wfile *wf)
 {
-	while (wf->parts_pending > 0)
-		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	wait_parts(wf);
 	if (wf->upload_id) {
 		struct remote_error err = { { 0 } };
 
@@ -152,9 +158,7 @@ static int lock_loaded(struct fs *fs, struct inode *in, struct wfile *wf)
 	pthread_mutex_unlock(&wf->lock);
 	fs_guard_done(fs, &g);
 	free(key);
-	pthread_mutex_lock(&wf->lock);
-	if (rc == 0 && !wf->loaded)
-		rc = -EAGAIN; /* cannot happen: loaded never goes back */
+	pthread_mutex_lock(&wf->lock); /* loaded never goes back to 0 */
 	return rc;
 }
 
@@ -168,8 +172,7 @@ static uint64_t give_back_parts(struct fs *fs, struct wfile *wf)
 {
 	uint64_t from = wf->punched, to;
 
-	while (wf->parts_pending > 0)
-		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	wait_parts(wf);
 	if (!wf->stream_ok || !wf->upload_id)
 		return 0;
 	to = wf->stream_off;
@@ -305,13 +308,10 @@ static void drop_claim(struct fs *fs, struct inode *in, const char *etag)
 	char *key = NULL;
 	int rc;
 
-	int gone;
-
+	/* (an inode removed or replaced meanwhile gives -ENOENT: its key
+	 * names another object, which is left alone) */
 	rc = fs_guard_inode(fs, &g, in, 0, &key);
-	pthread_mutex_lock(&fs->lock);
-	gone = in->unlinked;
-	pthread_mutex_unlock(&fs->lock);
-	if (rc == 0 && !gone) {
+	if (rc == 0) {
 		rc = remote_head(fs->remote, key, &st, &err);
 		if (rc == 0 && strcmp(st.etag, etag) == 0)
 			rc = remote_delete(fs->remote, key, &err);
@@ -737,8 +737,7 @@ static int stream_finish(struct fs *fs, struct inode *in, struct wfile *wf,
 	struct remote_error err = { { 0 } };
 	int rc;
 
-	while (wf->parts_pending > 0)
-		pthread_cond_wait(&wf->parts_done, &wf->lock);
+	wait_parts(wf);
 	/* Renamed while streaming: the parts went to the old key. */
 	if (!wf->stream_ok || strcmp(wf->stream_key, key) != 0)
 		return -EAGAIN;
