@@ -27,16 +27,7 @@
 
 #include "remote.h"
 #include "s3_int.h"
-
-#define CHECK(c)                                                       \
-	do {                                                           \
-		if (!(c)) {                                            \
-			fprintf(stderr, "invariant failed: %s\n", #c); \
-			abort();                                       \
-		}                                                      \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 static char cred_path[64];
 
@@ -126,9 +117,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(strstr(s, "/../") == NULL &&
 			      strstr(s, "/./") == NULL &&
 			      strncmp(s, "../", 3) != 0 &&
-			      strncmp(s, "./", 2) != 0 && strcmp(s, "..") != 0 &&
-			      strcmp(s, ".") != 0 && s[0] != '/' &&
-			      strstr(s, "//") == NULL);
+			      strncmp(s, "./", 2) != 0 &&
+			      strcmp(s, "..") != 0 && strcmp(s, ".") != 0 &&
+			      s[0] != '/' && strstr(s, "//") == NULL);
 		}
 		break;
 	}

@@ -39,17 +39,7 @@
 #include <string.h>
 
 #include "store.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			abort();                                             \
-		}                                                            \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 /* Durations: 0 or -EINVAL; success means a positive total. */
 static void fuzz_duration(const char *s)
@@ -152,8 +142,8 @@ static void fuzz_path(const char *s)
  * again: the second decode must equal the first. */
 static void fuzz_meta(const char *s)
 {
-	static const char *const names[] = { "mode",   "uid",	"gid",
-					     "mtime",  "sha256", "expires-at" };
+	static const char *const names[] = { "mode",  "uid",	"gid",
+					     "mtime", "sha256", "expires-at" };
 	struct remote_meta m = { 0 }, m2 = { 0 };
 	struct store_meta a, b;
 

@@ -11,16 +11,7 @@
  *     CR, LF or NUL (so it can never end a header early when sent back).
  */
 #include "../../remote/s3.c"
-
-#define CHECK(c)                                                       \
-	do {                                                           \
-		if (!(c)) {                                            \
-			fprintf(stderr, "invariant failed: %s\n", #c); \
-			abort();                                       \
-		}                                                      \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i < size && copy[i] != '\n')
 			continue;
 		if (i > start)
-			on_header(copy + start, 1, i - start + (i < size),
-				  &q);
+			on_header(copy + start, 1, i - start + (i < size), &q);
 		start = i + 1;
 	}
 	CHECK(memchr(q.etag, '\0', sizeof(q.etag)) != NULL);
