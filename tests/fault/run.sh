@@ -40,6 +40,21 @@ POPTS="remote=$REMOTE,endpoint=$PROXY,cache_dir=$WORK/cache,$IDS,timeout=$TIMEOU
 # elapsed_ok SECONDS_START -- whether less than HANG seconds passed.
 elapsed() { echo $((SECONDS - $1)); }
 
+# slow_writer FILE -- write 4 MiB chunks of src/big.bin to FILE every
+# 0.1 s, 400 MiB in all, keeping it open: parts go out while it writes,
+# and it is still open when a scenario kills or stops the daemon.
+slow_writer() {
+	exec python3 -c '
+import sys, time
+with open(sys.argv[1], "wb") as f:
+    chunk = open(sys.argv[2], "rb").read(4 << 20)
+    for _ in range(100):
+        f.write(chunk)
+        f.flush()
+        time.sleep(0.1)
+' "$1" src/big.bin 2>/dev/null
+}
+
 head -c $((20 << 20)) /dev/urandom >src/big.bin
 head -c 300000 /dev/urandom >src/small.bin
 echo "the good old version" >src/old.txt
@@ -158,15 +173,7 @@ check "... and the file still reads right" test "$OUT" = "$(cat src/old.txt)"
 # -- SIGTERM while uploads are stuck on a stalled server --
 t cp src/old.txt "$M/job/termed.bin"
 fault "set?mode=stall&method=PUT"
-python3 -c '
-import sys, time
-with open(sys.argv[1], "wb") as f:
-    chunk = open(sys.argv[2], "rb").read(4 << 20)
-    for _ in range(100):
-        f.write(chunk)
-        f.flush()
-        time.sleep(0.1)
-' "$M/job/termed.bin" src/big.bin 2>/dev/null &
+slow_writer "$M/job/termed.bin" &
 writer=$!
 sleep 2
 dpid=${MOUNT_PID[$M]}
@@ -195,15 +202,7 @@ mount_fs "$M" "$LOG" "$POPTS"
 t cp src/old.txt "$M/job/killed.bin"
 # A writer that keeps its file open: parts are uploaded while it writes,
 # but it is never closed before the kill.
-python3 -c '
-import sys, time
-with open(sys.argv[1], "wb") as f:
-    chunk = open(sys.argv[2], "rb").read(4 << 20)
-    for _ in range(100):
-        f.write(chunk)
-        f.flush()
-        time.sleep(0.1)
-' "$M/job/killed.bin" src/big.bin 2>/dev/null &
+slow_writer "$M/job/killed.bin" &
 writer=$!
 sleep 2
 kill -KILL "${MOUNT_PID[$M]}"
