@@ -88,6 +88,17 @@ static int blocked(struct fs *fs, const struct fs_guard *g)
 	return 0;
 }
 
+/* The link in fs->claims that points at the held guard g.  fs->lock
+ * held. */
+static struct fs_guard **held_link(struct fs *fs, const struct fs_guard *g)
+{
+	struct fs_guard **p = &fs->claims;
+
+	while (*p != g)
+		p = &(*p)->next;
+	return p;
+}
+
 void fs_guard_take(struct fs *fs, struct fs_guard *g)
 {
 	pthread_mutex_lock(&fs->lock);
@@ -107,12 +118,8 @@ void fs_guard_move(struct fs *fs, struct fs_guard *dst, struct fs_guard *src)
 	dst->cap = src->cap;
 	dst->held = src->held;
 	if (src->held) {
-		struct fs_guard **p = &fs->claims;
-
-		while (*p != src)
-			p = &(*p)->next;
-		*p = dst;
 		dst->next = src->next;
+		*held_link(fs, src) = dst;
 	}
 	src->items = NULL;
 	src->n = src->cap = 0;
@@ -156,11 +163,7 @@ void fs_guard_done(struct fs *fs, struct fs_guard *g)
 {
 	pthread_mutex_lock(&fs->lock);
 	if (g->held) {
-		struct fs_guard **p = &fs->claims;
-
-		while (*p != g)
-			p = &(*p)->next;
-		*p = g->next;
+		*held_link(fs, g) = g->next;
 		g->held = 0;
 		pthread_cond_broadcast(&fs->claim_cond);
 	}
