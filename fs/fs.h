@@ -404,6 +404,11 @@ void fs_sweeper_stop(struct fs *fs);
  * fs->lock NOT held. */
 int fs_child_key(struct fs *fs, struct inode *parent, const char *name, int dir,
 		 char **out);
+/* Whether parent/name still makes key (1), or a rename of parent changed
+ * it meanwhile (0): the re-check after waiting for a guard.  -errno of
+ * fs_child_key.  fs->lock NOT held. */
+int fs_child_is(struct fs *fs, struct inode *parent, const char *name, int dir,
+		const char *key);
 /* The parent inode (-ESTALE when unknown) and the key of its child name
  * (fs_child_key; caller frees *key). */
 int fs_parent_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir,

@@ -49,6 +49,18 @@ int fs_child_key(struct fs *fs, struct inode *parent, const char *name, int dir,
 	return 0;
 }
 
+int fs_child_is(struct fs *fs, struct inode *parent, const char *name, int dir,
+		const char *key)
+{
+	char *now = NULL;
+	int rc = fs_child_key(fs, parent, name, dir, &now);
+
+	if (rc == 0)
+		rc = strcmp(now, key) == 0;
+	free(now);
+	return rc;
+}
+
 int fs_parent_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir,
 		    struct inode **p, char **key)
 {

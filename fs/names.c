@@ -106,9 +106,6 @@ static int guard_name(struct fs *fs, struct fs_guard *g, struct inode *p,
 	int rc;
 
 	for (;;) {
-		char *k2 = NULL;
-		int same;
-
 		fs_guard_init(g);
 		rc = fs_child_key(fs, p, name, 0, key);
 		if (rc == 0)
@@ -120,23 +117,22 @@ static int guard_name(struct fs *fs, struct fs_guard *g, struct inode *p,
 		if (rc)
 			break;
 		fs_guard_take(fs, g);
-		rc = fs_child_key(fs, p, name, 0, &k2);
-		same = rc == 0 && strcmp(k2, *key) == 0;
-		free(k2);
-		if (rc || same)
+		rc = fs_child_is(fs, p, name, 0, *key);
+		if (rc) /* 1: still it; or an error */
 			break;
 		fs_guard_done(fs, g);
 		free(*key);
 		free(*dkey);
 		*key = *dkey = NULL;
 	}
-	if (rc) {
+	if (rc < 0) {
 		fs_guard_done(fs, g);
 		free(*key);
 		free(*dkey);
 		*key = *dkey = NULL;
+		return rc;
 	}
-	return rc;
+	return 0;
 }
 
 void fs_dir_touch(struct fs *fs, struct inode *dir)
@@ -375,9 +371,6 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 
 	fs_guard_init(&g);
 	for (;;) {
-		char *now = NULL;
-		int same;
-
 		rc = fs_child_key(fs, p, name, 1, &key);
 		if (rc)
 			goto out;
@@ -387,12 +380,10 @@ int fs_do_rmdir(struct fs *fs, struct inode *p, const char *name)
 			goto out;
 		fs_guard_take(fs, &g);
 		/* A rename of p while we waited: start over with its key. */
-		rc = fs_child_key(fs, p, name, 1, &now);
-		same = rc == 0 && strcmp(now, key) == 0;
-		free(now);
-		if (rc)
+		rc = fs_child_is(fs, p, name, 1, key);
+		if (rc < 0)
 			goto out;
-		if (same)
+		if (rc == 1)
 			break;
 		fs_guard_done(fs, &g);
 		free(key);

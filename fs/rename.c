@@ -239,20 +239,6 @@ static int rename_file(struct fs *fs, struct fs_guard *g, struct inode *src,
 	return rc;
 }
 
-/* Whether parent/name still has key (1), or a rename of parent changed it
- * (0); -errno of fs_child_key. */
-static int same_child(struct fs *fs, struct inode *parent, const char *name,
-		      const char *key)
-{
-	char *now = NULL;
-	int rc = fs_child_key(fs, parent, name, 0, &now);
-
-	if (rc == 0)
-		rc = strcmp(now, key) == 0;
-	free(now);
-	return rc;
-}
-
 int fs_do_rename(struct fs *fs, struct inode *p, const char *name,
 		 struct inode *np, const char *newname, unsigned int flags)
 {
@@ -305,9 +291,9 @@ again:
 	/* Re-check under the guard: a rename of either parent may have run
 	 * while we waited (then start over with the keys it made), or an
 	 * rm or mv of src itself. */
-	rc = same_child(fs, p, name, skey);
+	rc = fs_child_is(fs, p, name, 0, skey);
 	if (rc == 1)
-		rc = same_child(fs, np, newname, dkey);
+		rc = fs_child_is(fs, np, newname, 0, dkey);
 	if (rc == 0) {
 		fs_guard_done(fs, &g);
 		free(skey);
